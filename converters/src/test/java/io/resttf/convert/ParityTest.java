@@ -1,0 +1,83 @@
+package io.resttf.convert;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.resttf.model.Family;
+import io.resttf.model.RestConfig;
+import io.resttf.model.RestModel;
+import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.Layouts;
+import io.resttf.testing.Fixtures;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The graphs reproduce the official float64 references: logits and all four stage outputs, for every
+ * narrow parity case (weights from weights.safetensors) and both input sizes.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ParityTest {
+  static final double V2_TOLERANCE = 1e-4;
+  static final double V1_TOLERANCE = 5e-4;
+
+  static List<Arguments> cases() {
+    List<Arguments> out = new ArrayList<>();
+    for (String c : Fixtures.parityCases()) {
+      if (Files.exists(Fixtures.parity(c).resolve("weights.safetensors"))) out.add(Arguments.of(c));
+    }
+    return out;
+  }
+
+  @ParameterizedTest
+  @MethodSource("cases")
+  void matchesOfficialReferences(String caseName) {
+    Path dir = Fixtures.parity(caseName);
+    RestConfig config = RestConfig.read(dir.resolve("config.json"));
+    Map<String, HostTensor> weights = Safetensors.read(dir.resolve("weights.safetensors"));
+    try (RestModel model = RestModel.create(config)) {
+      model.load(weights);
+      assertMatchesReferences(model, dir, "logits");
+    }
+  }
+
+  /** Checks every input_K.npy of the case folder against logits (or logits_ema) and stage references. */
+  static void assertMatchesReferences(RestModel model, Path dir, String logitsName) {
+    JsonNode cfg = Fixtures.json(dir.resolve("config.json"));
+    double tol = model.config().family() == Family.V1 ? V1_TOLERANCE : V2_TOLERANCE;
+    double logitsTol = tol * (dir.getFileName().toString().endsWith("-full") ? 5 : 1);
+    for (JsonNode input : cfg.get("inputs")) {
+      int k = input.get("k").asInt();
+      HostTensor x = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_" + k + ".npy")));
+      RestModel.Outputs out = model.forward(x);
+      assertClose(Npy.read(dir.resolve(logitsName + "_" + k + ".npy")), out.logits(), logitsTol, dir + " " + logitsName + " " + k);
+      for (int s = 0; s < 4; s++) {
+        assertClose(Npy.read(dir.resolve("stage" + (s + 1) + "_" + k + ".npy")), out.stages().get(s), tol,
+            dir + " stage" + (s + 1) + " " + k);
+      }
+    }
+  }
+
+  /** max |a - b| / max(1, max |ref|) ≤ tol, shapes equal. */
+  static void assertClose(HostTensor ref, HostTensor actual, double tol, String what) {
+    assertArrayEquals(ref.shape(), actual.shape(), what + ": shape");
+    float[] r = ref.toFloats(), a = actual.toFloats();
+    double maxRef = 0, maxErr = 0;
+    for (int i = 0; i < r.length; i++) {
+      maxRef = Math.max(maxRef, Math.abs(r[i]));
+      maxErr = Math.max(maxErr, Math.abs(r[i] - a[i]));
+      assertTrue(Float.isFinite(a[i]), what + ": non-finite output");
+    }
+    double err = maxErr / Math.max(1, maxRef);
+    System.out.printf("%s: max abs err %.3g (scaled %.3g, tol %.1g)%n", what, maxErr, err, tol);
+    assertTrue(err <= tol, what + ": error " + err + " > " + tol);
+  }
+}

@@ -1,0 +1,162 @@
+package io.resttf.model;
+
+import java.util.Arrays;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.index.Indices;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Split;
+import org.tensorflow.op.math.Mean;
+import org.tensorflow.op.train.BatchMatMul;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * The layers both families are made of, written with TF ops on NHWC tensors. Each method takes the
+ * official module prefix (e.g. "stage1.0.attn.q") and creates that module's parameters through
+ * {@link Params} under the official keys.
+ *
+ * <p>Padding is always explicit ({@code Pad} + VALID): PyTorch pads symmetrically while TF's SAME
+ * does not for stride 2, and EXPLICIT padding breaks gradients and oneDNN fusions on this stack.
+ */
+final class Nn {
+  final Ops tf;
+  final Params params;
+  final RestConfig config;
+
+  Nn(Ops tf, Params params, RestConfig config) {
+    this.tf = tf;
+    this.params = params;
+    this.config = config;
+  }
+
+  // ---- shapes ----
+
+  Operand<TInt32> ints(int... v) {
+    return tf.constant(v);
+  }
+
+  /** Dimensions {@code [from, to)} of x's dynamic shape, as a 1-D int32 tensor. */
+  Operand<TInt32> dims(Operand<TFloat32> x, int from, int to) {
+    return tf.stridedSlice(tf.shape(x), Indices.slice(from, to));
+  }
+
+  @SafeVarargs
+  final Operand<TInt32> concat(Operand<TInt32>... parts) {
+    return tf.concat(Arrays.asList(parts), tf.constant(0));
+  }
+
+  /** Reshapes x to [batch(x), rest...] where rest may hold one -1. */
+  Operand<TFloat32> reshapeKeepBatch(Operand<TFloat32> x, Operand<TInt32> batch, int... rest) {
+    return tf.reshape(x, concat(batch, ints(rest)));
+  }
+
+  Operand<TFloat32> transpose(Operand<TFloat32> x, int... perm) {
+    return tf.linalg.transpose(x, ints(perm));
+  }
+
+  Operand<TFloat32> matmul(Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
+    return tf.train.batchMatMul(a, b, TFloat32.class, BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB));
+  }
+
+  Operand<TFloat32> scalar(double v) {
+    return tf.constant((float) v);
+  }
+
+  List<Operand<TFloat32>> splitLast(Operand<TFloat32> x, int parts) {
+    Split<TFloat32> s = tf.split(tf.constant(-1), x, (long) parts);
+    return s.output().stream().map(o -> (Operand<TFloat32>) o).toList();
+  }
+
+  // ---- layers ----
+
+  /** nn.Linear over the last axis of a tensor of any rank ≥ 2. */
+  Operand<TFloat32> linear(Operand<TFloat32> x, String prefix, int in, int out, boolean bias) {
+    Operand<TFloat32> w = params.get(prefix + ".weight", out, in);
+    Operand<TFloat32> flat = tf.reshape(x, ints(-1, in));
+    Operand<TFloat32> y = tf.linalg.matMul(flat, w);
+    if (bias) y = tf.nn.biasAdd(y, params.get(prefix + ".bias", out));
+    Operand<TInt32> lead = tf.stridedSlice(tf.shape(x), Indices.slice(0, -1));
+    return tf.reshape(y, concat(lead, ints(out)));
+  }
+
+  Operand<TFloat32> pad(Operand<TFloat32> x, int p) {
+    if (p == 0) return x;
+    return tf.pad(x, tf.constant(new int[][] {{0, 0}, {p, p}, {p, p}, {0, 0}}), tf.constant(0f));
+  }
+
+  /** nn.Conv2d(in, out, k, stride, padding=p, bias). */
+  Operand<TFloat32> conv(Operand<TFloat32> x, String prefix, int in, int out, int k, int stride, int p, boolean bias) {
+    Operand<TFloat32> w = params.get(prefix + ".weight", out, in, k, k);
+    Operand<TFloat32> y = tf.nn.conv2d(pad(x, p), w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
+    return bias ? tf.nn.biasAdd(y, params.get(prefix + ".bias", out)) : y;
+  }
+
+  /** nn.Conv2d(c, c·m, k, stride, padding=p, groups=c) with bias. */
+  Operand<TFloat32> depthwise(Operand<TFloat32> x, String prefix, int c, int m, int k, int stride, int p) {
+    Operand<TFloat32> w = params.get(prefix + ".weight", (long) c * m, 1, k, k);
+    Operand<TFloat32> y =
+        tf.nn.depthwiseConv2dNative(pad(x, p), w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
+    return tf.nn.biasAdd(y, params.get(prefix + ".bias", (long) c * m));
+  }
+
+  /** nn.LayerNorm(dim, eps) over the last axis. */
+  Operand<TFloat32> layerNorm(Operand<TFloat32> x, String prefix, int dim) {
+    Operand<TFloat32> gamma = params.get(prefix + ".weight", dim);
+    Operand<TFloat32> beta = params.get(prefix + ".bias", dim);
+    Operand<TInt32> axis = ints(-1);
+    Operand<TFloat32> mean = tf.math.mean(x, axis, Mean.keepDims(true));
+    Operand<TFloat32> centered = tf.math.sub(x, mean);
+    Operand<TFloat32> var = tf.math.mean(tf.math.square(centered), axis, Mean.keepDims(true));
+    Operand<TFloat32> inv = tf.math.rsqrt(tf.math.add(var, scalar(config.layerNormEps())));
+    return tf.math.add(tf.math.mul(tf.math.mul(centered, inv), gamma), beta);
+  }
+
+  /** nn.BatchNorm2d(dim) in evaluation mode: running statistics. */
+  Operand<TFloat32> batchNorm(Operand<TFloat32> x, String prefix, int dim) {
+    Operand<TFloat32> gamma = params.get(prefix + ".weight", dim);
+    Operand<TFloat32> beta = params.get(prefix + ".bias", dim);
+    Operand<TFloat32> mean = params.get(prefix + ".running_mean", dim);
+    Operand<TFloat32> var = params.get(prefix + ".running_var", dim);
+    // y = x * scale + shift with scale = gamma / sqrt(var + eps), shift = beta - mean * scale
+    Operand<TFloat32> scale = tf.math.mul(gamma, tf.math.rsqrt(tf.math.add(var, scalar(RestConfig.BATCH_NORM_EPS))));
+    Operand<TFloat32> shift = tf.math.sub(beta, tf.math.mul(mean, scale));
+    return tf.nn.biasAdd(tf.math.mul(x, scale), shift);
+  }
+
+  /** Pixel attention PA(x) = x · sigmoid(depthwise conv3×3(x) + b). */
+  Operand<TFloat32> pixelAttention(Operand<TFloat32> x, String prefix, int dim) {
+    Operand<TFloat32> gate = tf.math.sigmoid(depthwise(x, prefix + ".pa_conv", dim, 1, 3, 1, 1));
+    return tf.math.mul(x, gate);
+  }
+
+  /** Exact GELU: 0.5 · x · (1 + erf(x / √2)), as nn.GELU(). */
+  Operand<TFloat32> gelu(Operand<TFloat32> x) {
+    Operand<TFloat32> cdf = tf.math.add(scalar(0.5), tf.math.mul(scalar(0.5), tf.math.erf(tf.math.mul(x, scalar(1 / Math.sqrt(2))))));
+    return tf.math.mul(x, cdf);
+  }
+
+  Operand<TFloat32> mlp(Operand<TFloat32> x, String prefix, int dim, int hidden) {
+    Operand<TFloat32> h = gelu(linear(x, prefix + ".fc1", dim, hidden, true));
+    return linear(h, prefix + ".fc2", hidden, dim, true);
+  }
+
+  /**
+   * PixelShuffle(r) on NHWC. PyTorch orders the r²·C input channels as (c, i, j); TF's DepthToSpace
+   * orders them (i, j, c), so it is written out: [B,h,w,C,r,r] → (0,1,4,2,5,3) → [B,h·r,w·r,C].
+   */
+  Operand<TFloat32> pixelShuffle(Operand<TFloat32> x, int channels, int r) {
+    if (r == 1) return x;
+    Operand<TInt32> bhw = dims(x, 0, 3);
+    Operand<TFloat32> y = tf.reshape(x, concat(bhw, ints(channels, r, r)));
+    y = transpose(y, 0, 1, 4, 2, 5, 3);
+    Operand<TInt32> b = dims(x, 0, 1);
+    Operand<TInt32> hr = tf.math.mul(dims(x, 1, 3), ints(r, r));
+    return tf.reshape(y, concat(b, hr, ints(channels)));
+  }
+
+  /** [B, heads, L, hd] from tokens [B, h, w, C] whose channels are ordered (head, head_dim). */
+  Operand<TFloat32> splitHeads(Operand<TFloat32> x, Operand<TInt32> batch, int heads, int headDim) {
+    return transpose(reshapeKeepBatch(x, batch, -1, heads, headDim), 0, 2, 1, 3);
+  }
+}

@@ -1,0 +1,86 @@
+package io.resttf.model;
+
+import org.tensorflow.Operand;
+import org.tensorflow.op.math.Mean;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * ResT (v1), after the official models/rest.py: a BatchNorm conv stem, BatchNorm patch embeddings with
+ * pixel attention, and efficient multi-head self-attention whose heads interact (1×1 conv across heads,
+ * softmax, InstanceNorm) in stages with more than one head.
+ */
+final class ResT implements Architecture {
+  private final Nn nn;
+  private final RestConfig c;
+
+  ResT(Nn nn) {
+    this.nn = nn;
+    this.c = nn.config;
+  }
+
+  /** conv3×3 s2 → BN → ReLU → conv3×3 s1 → BN → ReLU → conv3×3 s2 → PA (no bias, no BN after conv3). */
+  @Override
+  public Operand<TFloat32> stem(Operand<TFloat32> x) {
+    int hidden = c.dim(0) / 2;
+    Operand<TFloat32> y = nn.conv(x, "stem.conv1", c.inChans(), hidden, 3, 2, 1, false);
+    y = nn.tf.nn.relu(nn.batchNorm(y, "stem.norm1", hidden));
+    y = nn.conv(y, "stem.conv2", hidden, hidden, 3, 1, 1, false);
+    y = nn.tf.nn.relu(nn.batchNorm(y, "stem.norm2", hidden));
+    y = nn.conv(y, "stem.conv3", hidden, c.dim(0), 3, 2, 1, false);
+    return nn.pixelAttention(y, "stem.pos", c.dim(0));
+  }
+
+  /** conv3×3 s2 (bias) → BN → PA. */
+  @Override
+  public Operand<TFloat32> patchEmbed(Operand<TFloat32> x, int stage) {
+    String p = "patch_embed_" + (stage + 1);
+    Operand<TFloat32> y = nn.conv(x, p + ".conv", c.dim(stage - 1), c.dim(stage), 3, 2, 1, true);
+    y = nn.batchNorm(y, p + ".norm", c.dim(stage));
+    return nn.pixelAttention(y, p + ".pos", c.dim(stage));
+  }
+
+  @Override
+  public Operand<TFloat32> attention(Operand<TFloat32> x, String prefix, int stage) {
+    int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads, sr = c.srRatio(stage);
+    Operand<TInt32> batch = nn.dims(x, 0, 1);
+    Operand<TFloat32> q = nn.splitHeads(nn.linear(x, prefix + ".q", dim, dim, c.qkvBias()), batch, heads, hd);
+    Operand<TFloat32> reduced = x;
+    if (sr > 1) {
+      reduced = nn.depthwise(x, prefix + ".sr", dim, 1, sr + 1, sr, sr / 2);
+      reduced = nn.layerNorm(reduced, prefix + ".sr_norm", dim);
+    }
+    var kv = nn.splitLast(nn.linear(reduced, prefix + ".kv", dim, 2 * dim, c.qkvBias()), 2);
+    Operand<TFloat32> k = nn.splitHeads(kv.get(0), batch, heads, hd);
+    Operand<TFloat32> v = nn.splitHeads(kv.get(1), batch, heads, hd);
+
+    // [B, heads, N, M]; scaling q before the product equals scaling the product
+    Operand<TFloat32> attn = nn.matmul(nn.tf.math.mul(q, nn.scalar(Math.pow(hd, -0.5))), k, false, true);
+    if (c.headInteraction(stage)) {
+      attn = headInteraction(attn, prefix, heads);
+    } else {
+      attn = nn.tf.nn.softmax(attn);
+    }
+    Operand<TFloat32> out = nn.matmul(attn, v, false, false); // [B, heads, N, hd]
+    out = nn.transpose(out, 0, 2, 1, 3);
+    out = nn.tf.reshape(out, nn.tf.shape(x));
+    return nn.linear(out, prefix + ".proj", dim, dim, true);
+  }
+
+  /** transform_conv (1×1 conv across heads) → softmax → InstanceNorm2d(heads) without affine. */
+  private Operand<TFloat32> headInteraction(Operand<TFloat32> attn, String prefix, int heads) {
+    Operand<TFloat32> w = nn.params.get(prefix + ".transform_conv.weight", heads, heads, 1, 1); // [h_in, h_out]
+    Operand<TFloat32> b = nn.params.get(prefix + ".transform_conv.bias", heads);
+    Operand<TInt32> shape = nn.tf.shape(attn);
+    Operand<TFloat32> flat = nn.reshapeKeepBatch(attn, nn.dims(attn, 0, 1), heads, -1); // [B, h, N·M]
+    Operand<TFloat32> wt = nn.tf.reshape(w, nn.ints(1, heads, heads));
+    Operand<TFloat32> mixed = nn.matmul(wt, flat, true, false); // [B, h_out, N·M]
+    mixed = nn.tf.math.add(mixed, nn.tf.reshape(b, nn.ints(heads, 1)));
+    Operand<TFloat32> a = nn.tf.nn.softmax(nn.tf.reshape(mixed, shape));
+    Operand<TInt32> axes = nn.ints(2, 3);
+    Operand<TFloat32> mean = nn.tf.math.mean(a, axes, Mean.keepDims(true));
+    Operand<TFloat32> centered = nn.tf.math.sub(a, mean);
+    Operand<TFloat32> var = nn.tf.math.mean(nn.tf.math.square(centered), axes, Mean.keepDims(true));
+    return nn.tf.math.mul(centered, nn.tf.math.rsqrt(nn.tf.math.add(var, nn.scalar(RestConfig.INSTANCE_NORM_EPS))));
+  }
+}

@@ -1,0 +1,247 @@
+package io.resttf.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.resttf.tensor.BadInputException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The architecture of one ResT / ResTv2 model: everything needed to build its graph and name its
+ * weights. Serialised as JSON with the official constructor argument names (snake_case), so every
+ * config.json in the reference fixtures is a valid config file; unknown fields (e.g. "checkpoint",
+ * "inputs") are ignored.
+ *
+ * @param family          v1 (ResT) or v2 (ResTv2)
+ * @param embedDims       channels of the four stages
+ * @param numHeads        attention heads per stage (each divides its stage's dims)
+ * @param depths          blocks per stage
+ * @param srRatios        spatial-reduction ratio of K/V per stage (1 = none)
+ * @param mlpRatios       MLP hidden width / dims per stage
+ * @param numClasses      classifier outputs; 0 = no head (backbone only)
+ * @param inChans         input channels
+ * @param qkvBias         bias on q and kv (v1 option; always true in v2)
+ * @param applyTransform  v1 head interaction (1x1 conv + InstanceNorm on the attention map) in stages
+ *                        with more than one head
+ * @param layerNormEps    LayerNorm epsilon (official: 1e-5 in v1, 1e-6 in v2)
+ * @param dropPathRate    stochastic depth rate, linearly increasing over blocks (training only)
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record RestConfig(
+    @JsonProperty("family") Family family,
+    @JsonProperty("embed_dims") List<Integer> embedDims,
+    @JsonProperty("num_heads") List<Integer> numHeads,
+    @JsonProperty("depths") List<Integer> depths,
+    @JsonProperty("sr_ratios") List<Integer> srRatios,
+    @JsonProperty("mlp_ratios") List<Integer> mlpRatios,
+    @JsonProperty("num_classes") int numClasses,
+    @JsonProperty("in_chans") int inChans,
+    @JsonProperty("qkv_bias") boolean qkvBias,
+    @JsonProperty("apply_transform") boolean applyTransform,
+    @JsonProperty("layer_norm_eps") double layerNormEps,
+    @JsonProperty("drop_path_rate") double dropPathRate) {
+
+  public static final int NUM_STAGES = 4;
+  /** Total downsampling of the network: inputs must be multiples of this. */
+  public static final int STRIDE = 32;
+
+  /** Official BatchNorm epsilon (PyTorch default). */
+  public static final double BATCH_NORM_EPS = 1e-5;
+  /** Official InstanceNorm epsilon of the v1 head interaction. */
+  public static final double INSTANCE_NORM_EPS = 1e-5;
+
+  static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  private static final String[] REQUIRED = {
+    "family", "embed_dims", "num_heads", "depths", "sr_ratios", "mlp_ratios", "num_classes", "in_chans"
+  };
+
+  public RestConfig {
+    embedDims = List.copyOf(embedDims);
+    numHeads = List.copyOf(numHeads);
+    depths = List.copyOf(depths);
+    srRatios = List.copyOf(srRatios);
+    mlpRatios = List.copyOf(mlpRatios);
+  }
+
+  /** Defaults for the optional fields as the official code has them. */
+  public static RestConfig of(
+      Family family,
+      List<Integer> embedDims,
+      List<Integer> numHeads,
+      List<Integer> depths,
+      List<Integer> srRatios,
+      List<Integer> mlpRatios,
+      int numClasses,
+      int inChans) {
+    return new RestConfig(
+        family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses, inChans, true,
+        family == Family.V1, family.defaultLayerNormEps(), 0.0);
+  }
+
+  public int dim(int stage) {
+    return embedDims.get(stage);
+  }
+
+  public int heads(int stage) {
+    return numHeads.get(stage);
+  }
+
+  public int depth(int stage) {
+    return depths.get(stage);
+  }
+
+  public int srRatio(int stage) {
+    return srRatios.get(stage);
+  }
+
+  public int mlpHidden(int stage) {
+    return embedDims.get(stage) * mlpRatios.get(stage);
+  }
+
+  public int totalBlocks() {
+    return depths.stream().mapToInt(Integer::intValue).sum();
+  }
+
+  /** Head interaction is active in stage {@code stage} (v1 only, more than one head). */
+  public boolean headInteraction(int stage) {
+    return family == Family.V1 && applyTransform && numHeads.get(stage) > 1;
+  }
+
+  public RestConfig withNumClasses(int n) {
+    return new RestConfig(family, embedDims, numHeads, depths, srRatios, mlpRatios, n, inChans,
+        qkvBias, applyTransform, layerNormEps, dropPathRate);
+  }
+
+  public RestConfig withDropPathRate(double rate) {
+    return new RestConfig(family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses,
+        inChans, qkvBias, applyTransform, layerNormEps, rate);
+  }
+
+  /** Checks internal consistency; throws {@link BadInputException} naming the first problem. */
+  public RestConfig validate() {
+    if (family == null) throw new BadInputException("config: family must be \"v1\" or \"v2\"");
+    checkList("embed_dims", embedDims, 1);
+    checkList("num_heads", numHeads, 1);
+    checkList("depths", depths, 1);
+    checkList("sr_ratios", srRatios, 1);
+    checkList("mlp_ratios", mlpRatios, 1);
+    for (int s = 0; s < NUM_STAGES; s++) {
+      if (embedDims.get(s) % numHeads.get(s) != 0) {
+        throw new BadInputException(String.format(
+            "config: num_heads[%d]=%d does not divide embed_dims[%d]=%d", s, numHeads.get(s), s, embedDims.get(s)));
+      }
+      if ((STRIDE / 4 >> s) % srRatios.get(s) != 0 && srRatios.get(s) != 1) {
+        // The reduced grid (H/4/2^s)/sr must be whole for every input that is a multiple of 32.
+        throw new BadInputException(String.format(
+            "config: sr_ratios[%d]=%d must divide %d (the stage's grid for a 32x32 input, times any whole number)",
+            s, srRatios.get(s), STRIDE / 4 >> s));
+      }
+    }
+    if (embedDims.get(0) % 2 != 0) {
+      throw new BadInputException("config: embed_dims[0] must be even (the stem's hidden width is embed_dims[0]/2)");
+    }
+    if (numClasses < 0) throw new BadInputException("config: num_classes must be >= 0, got " + numClasses);
+    if (inChans < 1) throw new BadInputException("config: in_chans must be >= 1, got " + inChans);
+    if (!(layerNormEps > 0)) throw new BadInputException("config: layer_norm_eps must be > 0, got " + layerNormEps);
+    if (!(dropPathRate >= 0 && dropPathRate < 1)) {
+      throw new BadInputException("config: drop_path_rate must be in [0, 1), got " + dropPathRate);
+    }
+    return this;
+  }
+
+  private static void checkList(String name, List<Integer> list, int min) {
+    if (list == null) throw new BadInputException("config: missing field " + name);
+    if (list.size() != NUM_STAGES) {
+      throw new BadInputException("config: " + name + " must have " + NUM_STAGES + " entries, got " + list.size());
+    }
+    for (Integer v : list) {
+      if (v == null || v < min) {
+        throw new BadInputException("config: " + name + " entries must be integers >= " + min + ", got " + list);
+      }
+    }
+  }
+
+  // ---- JSON ----
+
+  public static RestConfig fromJson(String json, String source) {
+    JsonNode node;
+    try {
+      node = JSON.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new BadInputException(source + ": not valid JSON (" + firstLine(e.getOriginalMessage()) + ")");
+    }
+    if (node == null || !node.isObject()) throw new BadInputException(source + ": not a JSON object");
+    // A file may hold {"config": {...}} (the manifests) or the config itself.
+    if (!node.has("family") && node.has("config") && node.get("config").isObject()) {
+      node = node.get("config");
+    }
+    ObjectNode obj = (ObjectNode) node.deepCopy();
+    List<String> missing = new ArrayList<>();
+    for (String f : REQUIRED) if (!obj.hasNonNull(f)) missing.add(f);
+    if (!missing.isEmpty()) throw new BadInputException(source + ": config is missing fields " + missing);
+    Family family;
+    try {
+      family = Family.parse(obj.get("family").asText());
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException(source + ": " + e.getMessage());
+    }
+    if (!obj.hasNonNull("qkv_bias")) obj.put("qkv_bias", true);
+    if (!obj.hasNonNull("apply_transform")) obj.put("apply_transform", family == Family.V1);
+    if (!obj.hasNonNull("layer_norm_eps")) obj.put("layer_norm_eps", family.defaultLayerNormEps());
+    if (!obj.hasNonNull("drop_path_rate")) obj.put("drop_path_rate", 0.0);
+    try {
+      RestConfig c = JSON.treeToValue(obj, RestConfig.class);
+      try {
+        return c.validate();
+      } catch (BadInputException e) {
+        throw new BadInputException(source + ": " + e.getMessage());
+      }
+    } catch (JsonProcessingException e) {
+      throw new BadInputException(source + ": invalid config (" + firstLine(e.getOriginalMessage()) + ")");
+    }
+  }
+
+  public static RestConfig read(Path file) {
+    try {
+      return fromJson(Files.readString(file), file.toString());
+    } catch (NoSuchFileException e) {
+      throw new BadInputException(file + ": no such file");
+    } catch (IOException e) {
+      throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
+    }
+  }
+
+  public String toJson() {
+    try {
+      return JSON.writeValueAsString(this);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** This config as a JSON tree, for embedding in larger documents (SavedModel metadata). */
+  public ObjectNode toJsonNode() {
+    return JSON.valueToTree(this);
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) return "unknown error";
+    Iterator<String> it = s.lines().iterator();
+    return it.hasNext() ? it.next() : s;
+  }
+}

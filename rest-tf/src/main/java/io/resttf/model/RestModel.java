@@ -1,0 +1,240 @@
+package io.resttf.model;
+
+import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.HostTensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.regex.Pattern;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * A ResT / ResTv2 network in its own graph and session: fill its weights from an official state_dict
+ * (or fresh ones), run it on NHWC batches. Safe to share between threads for {@link #forward}; close it
+ * to free the native graph and session.
+ */
+public final class RestModel implements AutoCloseable {
+  /** Name of the input placeholder. */
+  public static final String INPUT = "pixel_values";
+
+  private final RestConfig config;
+  private final Graph graph;
+  private final Session session;
+  private final RestNetwork network;
+  private final Map<String, Placeholder<TFloat32>> loadFeeds = new LinkedHashMap<>();
+  private final Map<String, org.tensorflow.op.Op> loadOps = new LinkedHashMap<>();
+
+  private RestModel(RestConfig config) {
+    this.config = config.validate();
+    this.graph = new Graph();
+    try {
+      Ops tf = Ops.create(graph);
+      Placeholder<TFloat32> input = tf.withName(INPUT)
+          .placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, config.inChans())));
+      this.network = RestNetwork.build(tf, config, input);
+      Ops load = tf.withSubScope("load");
+      for (Params.Param p : network.params().all().values()) {
+        Placeholder<TFloat32> ph = load.placeholder(TFloat32.class, Placeholder.shape(Shape.of(p.tfShape())));
+        loadFeeds.put(p.key(), ph);
+        loadOps.put(p.key(), load.assign(p.variable(), ph));
+      }
+      this.session = new Session(graph);
+    } catch (RuntimeException e) {
+      graph.close();
+      throw e;
+    }
+  }
+
+  /** Builds the graph for {@code config}; weights are unset until {@link #load} or {@link #initFresh}. */
+  public static RestModel create(RestConfig config) {
+    return new RestModel(config);
+  }
+
+  public RestConfig config() {
+    return config;
+  }
+
+  public Graph graph() {
+    return graph;
+  }
+
+  public Session session() {
+    return session;
+  }
+
+  public RestNetwork network() {
+    return network;
+  }
+
+  /** Fills every variable with the official initialisation (seeded). */
+  public void initFresh(long seed) {
+    load(Map.of(), LoadOptions.allowMissing(Pattern.compile(".*")), seed);
+  }
+
+  /** Loads an official state_dict strictly: every key must match a variable, every variable a key. */
+  public LoadReport load(Map<String, HostTensor> stateDict) {
+    return load(stateDict, LoadOptions.STRICT, 0);
+  }
+
+  /**
+   * Loads an official state_dict (official keys and layouts). Keys matching {@code options.drop()} are
+   * ignored; variables whose key matches {@code options.allowMissing()} and that the state_dict lacks
+   * get a fresh initialisation. Anything else that is missing, unexpected or of the wrong shape is
+   * refused with one {@link BadInputException} that lists all of it; nothing is assigned then.
+   */
+  public LoadReport load(Map<String, HostTensor> stateDict, LoadOptions options, long seed) {
+    Map<String, Params.Param> vars = network.params().all();
+    List<String> missing = new ArrayList<>(), fresh = new ArrayList<>(), unexpected = new ArrayList<>();
+    List<String> mismatched = new ArrayList<>(), dropped = new ArrayList<>();
+    Map<String, HostTensor> chosen = new LinkedHashMap<>();
+    for (Map.Entry<String, HostTensor> e : stateDict.entrySet()) {
+      String key = e.getKey();
+      if (options.drop() != null && options.drop().matcher(key).matches()) {
+        dropped.add(key);
+        continue;
+      }
+      if (key.endsWith(".num_batches_tracked")) continue; // no information for inference
+      Params.Param p = vars.get(key);
+      if (p == null) {
+        unexpected.add(key);
+      } else if (!Arrays.equals(p.officialShape(), e.getValue().shape())) {
+        mismatched.add(key + " expected " + Arrays.toString(p.officialShape()) + " got " + e.getValue().shapeString());
+      } else if (!e.getValue().isFloating() && !key.endsWith(".num_batches_tracked")) {
+        mismatched.add(key + " has integer dtype " + e.getValue().dtype());
+      } else {
+        chosen.put(key, e.getValue());
+      }
+    }
+    for (String key : vars.keySet()) {
+      if (chosen.containsKey(key)) continue;
+      boolean mismatch = mismatched.stream().anyMatch(m -> m.startsWith(key + " "));
+      if (!mismatch && options.allowMissing() != null && options.allowMissing().matcher(key).matches()) {
+        fresh.add(key);
+      } else if (!mismatch) {
+        missing.add(key);
+      }
+    }
+    if (!missing.isEmpty() || !unexpected.isEmpty() || !mismatched.isEmpty()) {
+      StringBuilder sb = new StringBuilder("weights do not fit the model:");
+      if (!missing.isEmpty()) sb.append(" ").append(missing.size()).append(" missing ").append(missing).append(";");
+      if (!unexpected.isEmpty()) sb.append(" ").append(unexpected.size()).append(" unexpected ").append(unexpected).append(";");
+      if (!mismatched.isEmpty()) sb.append(" ").append(mismatched.size()).append(" wrong shape ").append(mismatched).append(";");
+      throw new BadInputException(sb.substring(0, sb.length() - 1));
+    }
+    SplittableRandom rng = new SplittableRandom(seed);
+    List<Tensor> feeds = new ArrayList<>();
+    try {
+      Session.Runner runner = session.runner();
+      for (Params.Param p : vars.values()) {
+        HostTensor official = chosen.containsKey(p.key())
+            ? chosen.get(p.key())
+            : WeightInit.init(p.key(), p.officialShape(), p.tfShape(), rng);
+        HostTensor t = WeightMapping.toTf(p.key(), official, config);
+        TFloat32 tensor = TFloat32.tensorOf(Shape.of(p.tfShape()), DataBuffers.of(t.toFloats(), true, false));
+        feeds.add(tensor);
+        runner.feed(loadFeeds.get(p.key()), tensor);
+        runner.addTarget(loadOps.get(p.key()));
+      }
+      runner.run();
+    } finally {
+      feeds.forEach(Tensor::close);
+    }
+    return new LoadReport(chosen.size(), fresh, dropped);
+  }
+
+  /** Outputs of one forward pass: logits (null without a head) and the four NHWC stage maps. */
+  public record Outputs(HostTensor logits, HostTensor pooled, List<HostTensor> stages) {}
+
+  /** Runs the network on an NHWC float32 batch [B, H, W, in_chans]. */
+  public Outputs forward(HostTensor nhwc) {
+    checkInputShape(nhwc.shape(), config.inChans());
+    List<Operand<TFloat32>> fetches = new ArrayList<>();
+    if (network.logits() != null) fetches.add(network.logits());
+    fetches.add(network.pooled());
+    for (int i = 0; i < RestConfig.NUM_STAGES; i++) fetches.add(network.stage(i));
+    try (TFloat32 in = TFloat32.tensorOf(Shape.of(nhwc.shape()), DataBuffers.of(nhwc.toFloats(), true, false))) {
+      Session.Runner r = session.runner().feed(network.input(), in);
+      fetches.forEach(r::fetch);
+      try (Result res = r.run()) {
+        List<HostTensor> out = new ArrayList<>();
+        for (int i = 0; i < fetches.size(); i++) out.add(toHost((TFloat32) res.get(i)));
+        HostTensor logits = network.logits() != null ? out.remove(0) : null;
+        HostTensor pooled = out.remove(0);
+        return new Outputs(logits, pooled, out);
+      }
+    }
+  }
+
+  /**
+   * Refuses inputs the network cannot take, with the reason: not 4-D, wrong channel count, or H, W
+   * not positive multiples of 32 (the official code crashes on those).
+   */
+  public static void checkInputShape(long[] shape, int inChans) {
+    if (shape.length != 4) {
+      throw new BadInputException("input must be 4-D [batch, height, width, channels], got shape " + Arrays.toString(shape));
+    }
+    if (shape[3] != inChans) {
+      throw new BadInputException("input has " + shape[3] + " channels but the model takes " + inChans + " (shape " + Arrays.toString(shape) + ")");
+    }
+    if (shape[0] < 1) throw new BadInputException("input batch is empty (shape " + Arrays.toString(shape) + ")");
+    for (int i = 1; i <= 2; i++) {
+      long d = shape[i];
+      if (d < RestConfig.STRIDE || d % RestConfig.STRIDE != 0) {
+        throw new BadInputException("input " + (i == 1 ? "height" : "width") + " " + d
+            + " must be a multiple of 32 and at least 32 (shape " + Arrays.toString(shape) + ")");
+      }
+    }
+  }
+
+  static HostTensor toHost(TFloat32 t) {
+    long[] shape = t.shape().asArray();
+    float[] data = new float[Math.toIntExact(t.size())];
+    t.copyTo(DataBuffers.of(data, false, false));
+    return HostTensor.ofFloats(shape, data);
+  }
+
+  /** Current variable values in the official layout and key order, e.g. to save a state_dict. */
+  public Map<String, HostTensor> stateDict() {
+    Map<String, HostTensor> out = new LinkedHashMap<>();
+    List<Params.Param> ps = new ArrayList<>(network.params().all().values());
+    Session.Runner r = session.runner();
+    ps.forEach(p -> r.fetch(p.variable()));
+    try (Result res = r.run()) {
+      for (int i = 0; i < ps.size(); i++) {
+        Params.Param p = ps.get(i);
+        out.put(p.key(), WeightMapping.toOfficial(p.key(), toHost((TFloat32) res.get(i)), p.officialShape()));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    session.close();
+    graph.close();
+  }
+
+  /** What a load did. {@code fresh}: variables that kept a fresh initialisation; {@code dropped}: ignored keys. */
+  public record LoadReport(int loaded, List<String> fresh, List<String> dropped) {}
+
+  /** @param drop checkpoint keys to ignore; @param allowMissing variables that may be absent (fresh init) */
+  public record LoadOptions(Pattern drop, Pattern allowMissing) {
+    public static final LoadOptions STRICT = new LoadOptions(null, null);
+
+    public static LoadOptions allowMissing(Pattern p) {
+      return new LoadOptions(null, p);
+    }
+  }
+}
