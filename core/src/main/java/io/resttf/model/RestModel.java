@@ -18,6 +18,7 @@ import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -36,7 +37,7 @@ public final class RestModel implements AutoCloseable {
   private final Map<String, Placeholder<TFloat32>> loadFeeds = new LinkedHashMap<>();
   private final Map<String, org.tensorflow.op.Op> loadOps = new LinkedHashMap<>();
 
-  private RestModel(RestConfig config) {
+  private RestModel(RestConfig config, ConfigProto sessionConfig) {
     this.config = config.validate();
     this.graph = new Graph();
     try {
@@ -50,7 +51,7 @@ public final class RestModel implements AutoCloseable {
         loadFeeds.put(p.key(), ph);
         loadOps.put(p.key(), load.assign(p.variable(), ph));
       }
-      this.session = new Session(graph);
+      this.session = sessionConfig == null ? new Session(graph) : new Session(graph, sessionConfig);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
@@ -59,7 +60,20 @@ public final class RestModel implements AutoCloseable {
 
   /** Builds the graph for {@code config}; weights are unset until {@link #load} or {@link #initFresh}. */
   public static RestModel create(RestConfig config) {
-    return new RestModel(config);
+    return new RestModel(config, null);
+  }
+
+  /** As {@link #create(RestConfig)} with session options (e.g. thread pools, see {@link #threads}). */
+  public static RestModel create(RestConfig config, ConfigProto sessionConfig) {
+    return new RestModel(config, sessionConfig);
+  }
+
+  /** Session options with {@code intraOp} threads per op and {@code interOp} ops in parallel (0 = TF's default). */
+  public static ConfigProto threads(int intraOp, int interOp) {
+    return ConfigProto.newBuilder()
+        .setIntraOpParallelismThreads(intraOp)
+        .setInterOpParallelismThreads(interOp)
+        .build();
   }
 
   public RestConfig config() {

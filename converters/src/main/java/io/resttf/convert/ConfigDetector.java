@@ -1,0 +1,158 @@
+package io.resttf.convert;
+
+import io.resttf.model.Family;
+import io.resttf.model.RestConfig;
+import io.resttf.model.Variants;
+import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.HostTensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a model config off an official state_dict: the family from the key names; widths, depths, sr
+ * ratios, MLP ratios, classes and input channels from the shapes. Attention heads leave no trace in
+ * ResTv2 weights (and in v1 only where heads interact), so they come from the released variant of the
+ * same family and depths whose widths the checkpoint's are a whole fraction of (the smallest such
+ * fraction wins: rest_small and rest_base differ only in width).
+ */
+public final class ConfigDetector {
+  private ConfigDetector() {}
+
+  /** A detected config, the released variant it is (or is a narrowed copy of), and how it was found. */
+  public record Detection(RestConfig config, String variant, int widthDivisor, String explanation) {
+    /** "restv2_tiny", or "restv2_tiny (widths / 8)" for a narrowed copy. */
+    public String describe() {
+      if (variant == null) return "custom config";
+      return widthDivisor == 1 ? variant : variant + " (widths / " + widthDivisor + ")";
+    }
+  }
+
+  private static final Pattern BLOCK = Pattern.compile("^stage([1-4])\\.(\\d+)\\.");
+
+  public static Detection detect(Map<String, HostTensor> stateDict) {
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    stateDict.forEach((k, v) -> shapes.put(k, v.shape()));
+    return detectShapes(shapes);
+  }
+
+  /** Detection from key → shape only. */
+  public static Detection detectShapes(Map<String, long[]> s) {
+    Family family;
+    String stemIn, stemOut;
+    String[] patch = new String[4];
+    if (s.containsKey("stem.conv1.weight")) {
+      family = Family.V1;
+      stemIn = "stem.conv1.weight";
+      stemOut = "stem.conv3.weight";
+      for (int i = 1; i < 4; i++) patch[i] = "patch_embed_" + (i + 1) + ".conv.weight";
+    } else if (s.containsKey("stem.proj.0.weight")) {
+      family = Family.V2;
+      stemIn = "stem.proj.0.weight";
+      stemOut = "stem.proj.6.weight";
+      for (int i = 1; i < 4; i++) patch[i] = "patch_" + (i + 1) + ".proj.weight";
+    } else {
+      throw new BadInputException("cannot detect the model: no stem.conv1.weight (ResT) or stem.proj.0.weight (ResTv2) key; is this a ResT checkpoint? pass --variant or --config");
+    }
+    int inChans = (int) need(s, stemIn, 4)[1];
+    List<Integer> dims = new ArrayList<>();
+    dims.add((int) need(s, stemOut, 4)[0]);
+    for (int i = 1; i < 4; i++) dims.add((int) need(s, patch[i], 4)[0]);
+
+    int[] depth = new int[4];
+    for (String k : s.keySet()) {
+      Matcher m = BLOCK.matcher(k);
+      if (m.find()) {
+        int st = Integer.parseInt(m.group(1)) - 1;
+        depth[st] = Math.max(depth[st], Integer.parseInt(m.group(2)) + 1);
+      }
+    }
+    List<Integer> depths = new ArrayList<>(), sr = new ArrayList<>(), mlp = new ArrayList<>();
+    Integer[] headsFromWeights = new Integer[4];
+    boolean anyTransform = false;
+    for (int st = 0; st < 4; st++) {
+      if (depth[st] == 0) throw new BadInputException("cannot detect the model: stage " + (st + 1) + " has no blocks");
+      depths.add(depth[st]);
+      String p = "stage" + (st + 1) + ".0.";
+      long[] srw = s.get(p + "attn.sr.weight");
+      sr.add(srw == null ? 1 : (int) srw[2] - 1);
+      long[] fc1 = need(s, p + "mlp.fc1.weight", 2);
+      mlp.add((int) (fc1[0] / Math.max(1, fc1[1])));
+      long[] tc = s.get(p + "attn.transform_conv.weight");
+      if (tc != null) {
+        headsFromWeights[st] = (int) tc[0];
+        anyTransform = true;
+      }
+    }
+    boolean qkvBias = s.containsKey("stage1.0.attn.q.bias");
+    long[] head = s.get("head.weight");
+    int numClasses = head == null ? 0 : (int) head[0];
+
+    // Heads: from the matching released variant, checked against what the weights do say.
+    String variant = null;
+    int divisor = 0;
+    for (String name : Variants.names()) {
+      RestConfig v = Variants.get(name);
+      if (v.family() != family || !v.depths().equals(depths) || !v.srRatios().equals(sr)) continue;
+      Integer d = wholeDivisor(v.embedDims(), dims);
+      if (d == null || (divisor != 0 && d >= divisor)) continue;
+      boolean headsAgree = true;
+      for (int st = 0; st < 4; st++) {
+        int h = v.heads(st);
+        if (dims.get(st) % h != 0) headsAgree = false;
+        if (family == Family.V1 && anyTransform && (h > 1) != (headsFromWeights[st] != null)) headsAgree = false;
+        if (headsFromWeights[st] != null && headsFromWeights[st] != h) headsAgree = false;
+      }
+      if (!headsAgree) continue;
+      variant = name;
+      divisor = d;
+    }
+    List<Integer> heads = new ArrayList<>();
+    String how;
+    if (variant != null) {
+      heads.addAll(Variants.get(variant).numHeads());
+      how = "family " + family.id() + " from the key names; widths, depths, sr and MLP ratios from the shapes; heads from "
+          + variant + (divisor == 1 ? "" : " (the checkpoint's widths are its widths / " + divisor + ")");
+    } else {
+      boolean all = true;
+      for (int st = 0; st < 4; st++) {
+        if (headsFromWeights[st] != null) heads.add(headsFromWeights[st]);
+        else if (family == Family.V1 && anyTransform) heads.add(1); // no head interaction ⇒ one head
+        else all = false;
+      }
+      if (!all) {
+        throw new BadInputException("cannot detect num_heads: the checkpoint (family " + family.id() + ", embed_dims " + dims
+            + ", depths " + depths + ") matches no released variant, and "
+            + (family == Family.V2 ? "ResTv2 weights do not record the number of heads" : "its stages without head interaction do not record it")
+            + "; pass --config with num_heads");
+      }
+      how = "family " + family.id() + " from the key names; everything else, heads included, from the shapes";
+    }
+    RestConfig config = new RestConfig(family, dims, heads, depths, sr, mlp, numClasses, inChans, qkvBias,
+        family == Family.V1 && anyTransform, family.defaultLayerNormEps(), 0.0);
+    try {
+      config.validate();
+    } catch (BadInputException e) {
+      throw new BadInputException("detected config is inconsistent (" + e.getMessage() + "); pass --config");
+    }
+    return new Detection(config, variant, variant == null ? 0 : divisor, how);
+  }
+
+  /** d such that full[i] == d * actual[i] for every i, or null. */
+  private static Integer wholeDivisor(List<Integer> full, List<Integer> actual) {
+    if (actual.get(0) == 0 || full.get(0) % actual.get(0) != 0) return null;
+    int d = full.get(0) / actual.get(0);
+    for (int i = 0; i < full.size(); i++) if ((long) actual.get(i) * d != full.get(i)) return null;
+    return d;
+  }
+
+  private static long[] need(Map<String, long[]> s, String key, int rank) {
+    long[] v = s.get(key);
+    if (v == null) throw new BadInputException("cannot detect the model: key " + key + " is missing; pass --variant or --config");
+    if (v.length != rank) throw new BadInputException("cannot detect the model: " + key + " has rank " + v.length + ", expected " + rank);
+    return v;
+  }
+}
