@@ -134,7 +134,7 @@ public final class RestModel implements AutoCloseable {
     for (String key : vars.keySet()) {
       if (chosen.containsKey(key)) continue;
       boolean mismatch = mismatched.stream().anyMatch(m -> m.startsWith(key + " "));
-      if (!mismatch && options.allowMissing() != null && options.allowMissing().matcher(key).matches()) {
+      if (!mismatch && options.mayStayFresh(key)) {
         fresh.add(key);
       } else if (!mismatch) {
         missing.add(key);
@@ -234,6 +234,28 @@ public final class RestModel implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Writes every variable as a TF checkpoint (Saver V2 format: {@code prefix.index},
+   * {@code prefix.data-00000-of-00001}), loadable with {@link #restoreCheckpoint} or
+   * {@code Session.restore}. Variable names are the official keys, values in TF layout.
+   */
+  public synchronized void saveCheckpoint(java.nio.file.Path prefix) {
+    session.save(prefix.toString());
+  }
+
+  /** Restores every variable from a checkpoint written by {@link #saveCheckpoint} for the same config. */
+  public synchronized void restoreCheckpoint(java.nio.file.Path prefix) {
+    if (!java.nio.file.Files.exists(java.nio.file.Path.of(prefix + ".index"))) {
+      throw new BadInputException(prefix + ".index: no such TF checkpoint");
+    }
+    try {
+      session.restore(prefix.toString());
+    } catch (org.tensorflow.exceptions.TensorFlowException e) {
+      throw new BadInputException(prefix + ": TF checkpoint does not fit the model ("
+          + e.getMessage().lines().findFirst().orElse("") + ")");
+    }
+  }
+
   @Override
   public void close() {
     session.close();
@@ -249,6 +271,12 @@ public final class RestModel implements AutoCloseable {
 
     public static LoadOptions allowMissing(Pattern p) {
       return new LoadOptions(null, p);
+    }
+
+    /** A variable the checkpoint lacks may keep a fresh initialisation: allowed missing, or dropped. */
+    boolean mayStayFresh(String key) {
+      return (allowMissing != null && allowMissing.matcher(key).matches())
+          || (drop != null && drop.matcher(key).matches());
     }
   }
 }
