@@ -1,0 +1,190 @@
+package io.resttf.cli;
+
+import io.resttf.model.RestConfig;
+import io.resttf.model.RestModel;
+import io.resttf.tensor.BadInputException;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.FloatDataBuffer;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.types.TFloat32;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code rest-tf bench}: inference speed with random weights on random inputs. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measures inference speed: random weights, a random input batch, warm-up runs, then timed runs"
+          + " of the whole network (input fed once, only the logits fetched).",
+      "Prints images/s and the per-batch latency (median, p90)."
+    })
+final class BenchCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  ModelOptions model;
+
+  @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "batch size (default: ${DEFAULT-VALUE})")
+  int batch;
+
+  @Option(names = "--size", paramLabel = "S", defaultValue = "224",
+      description = "input height and width, a multiple of 32 (default: ${DEFAULT-VALUE})")
+  int size;
+
+  @Option(names = "--iters", paramLabel = "N", defaultValue = "20", description = "timed runs (default: ${DEFAULT-VALUE})")
+  int iters;
+
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "untimed runs first (default: ${DEFAULT-VALUE})")
+  int warmup;
+
+  @Option(names = "--threads", paramLabel = "N",
+      description = "TensorFlow intra-op threads (default: TensorFlow's choice, one per core);"
+          + " takes effect only for the first model of the process, as TF's CPU thread pool is process-wide")
+  Integer threads;
+
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed of the weights and input (default: ${DEFAULT-VALUE})")
+  long seed;
+
+  @Override
+  public Integer call() {
+    validate();
+    RestConfig config = model.resolve();
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    Progress progress = new Progress(err, System.console() != null);
+
+    if (threads != null) configureThreads(threads);
+    long t0 = System.nanoTime();
+    try (RestModel m = RestModel.create(config)) {
+      long t1 = System.nanoTime();
+      m.initFresh(seed);
+      long t2 = System.nanoTime();
+      Operand<TFloat32> target = m.network().logits() != null ? m.network().logits() : m.network().pooled();
+      Session session = m.session();
+      double[] ms = new double[iters];
+      try (TFloat32 in = randomInput(config.inChans())) {
+        for (int i = 0; i < warmup; i++) {
+          progress.step("warm-up", i + 1, warmup);
+          runOnce(session, m, target, in);
+        }
+        for (int i = 0; i < iters; i++) {
+          progress.step("iter", i + 1, iters);
+          long s = System.nanoTime();
+          runOnce(session, m, target, in);
+          ms[i] = (System.nanoTime() - s) / 1e6;
+        }
+      }
+      report(out, config, (t1 - t0) / 1e6, (t2 - t1) / 1e6, ms);
+    }
+    return Main.OK;
+  }
+
+  private void validate() {
+    if (batch < 1) throw new BadInputException("--batch must be >= 1, got " + batch);
+    if (size < RestConfig.STRIDE || size % RestConfig.STRIDE != 0) {
+      throw new BadInputException("--size must be a multiple of 32 and at least 32, got " + size);
+    }
+    if (iters < 1) throw new BadInputException("--iters must be >= 1, got " + iters);
+    if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
+    if (threads != null && threads < 1) throw new BadInputException("--threads must be >= 1, got " + threads);
+  }
+
+  private static void runOnce(Session session, RestModel m, Operand<TFloat32> target, TFloat32 in) {
+    try (Result r = session.runner().feed(m.network().input(), in).fetch(target).run()) {
+      // only the run matters; closing the result frees the output tensor
+    }
+  }
+
+  /** [batch, size, size, in_chans] standard-normal values, written in chunks into the native tensor. */
+  private TFloat32 randomInput(int inChans) {
+    long n = (long) batch * size * size * inChans;
+    TFloat32 t = TFloat32.tensorOf(Shape.of(batch, size, size, inChans));
+    try {
+      FloatDataBuffer buf = t.asRawTensor().data().asFloats();
+      SplittableRandom rng = new SplittableRandom(seed ^ 0x5DEECE66DL);
+      float[] chunk = new float[(int) Math.min(n, 1 << 20)];
+      for (long pos = 0; pos < n; pos += chunk.length) {
+        int len = (int) Math.min(chunk.length, n - pos);
+        for (int i = 0; i < len; i++) chunk[i] = (float) gaussian(rng);
+        buf.offset(pos).write(chunk, 0, len);
+      }
+      return t;
+    } catch (RuntimeException e) {
+      t.close();
+      throw e;
+    }
+  }
+
+  private static double gaussian(SplittableRandom rng) {
+    double u = 1.0 - rng.nextDouble(), v = rng.nextDouble();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /**
+   * TF sizes its CPU thread pools once per process, from the options of the first session; a throwaway
+   * session with the requested intra-op thread count created before the model's makes them that size.
+   */
+  private static void configureThreads(int n) {
+    ConfigProto proto = ConfigProto.newBuilder().setIntraOpParallelismThreads(n).build();
+    try (Graph g = new Graph(); Session s = new Session(g, proto)) {
+      // creating the session is what sizes the pools
+    }
+  }
+
+  /**
+   * Progress lines on stderr ("bench: iter 5/20"), only on an interactive terminal and at most one every
+   * two seconds, so short runs print none. Whole lines: the launcher passes stderr through a line filter.
+   */
+  private static final class Progress {
+    private final PrintWriter err;
+    private final boolean on;
+    private long last = System.nanoTime();
+
+    Progress(PrintWriter err, boolean on) {
+      this.err = err;
+      this.on = on;
+    }
+
+    void step(String what, int i, int n) {
+      if (!on) return;
+      long now = System.nanoTime();
+      if (now - last < 2_000_000_000L) return;
+      last = now;
+      err.println("bench: " + what + " " + i + "/" + n);
+      err.flush();
+    }
+  }
+
+  private void report(PrintWriter out, RestConfig config, double buildMs, double initMs, double[] ms) {
+    double[] sorted = ms.clone();
+    Arrays.sort(sorted);
+    double total = Arrays.stream(ms).sum();
+    out.printf("model:       %s (%s), num_classes %d%n", model.describe(), config.family().id(), config.numClasses());
+    out.printf("input:       batch %d, %dx%d, %d channels%n", batch, size, size, config.inChans());
+    out.printf("threads:     %s%n", threads == null ? "default" : threads + " intra-op");
+    out.printf("graph build: %.1f ms%n", buildMs);
+    out.printf("weight init: %.1f ms%n", initMs);
+    out.printf("runs:        %d warm-up, %d timed%n", warmup, iters);
+    out.printf("latency:     median %.2f ms, p90 %.2f ms, min %.2f ms, mean %.2f ms (per batch)%n",
+        percentile(sorted, 50), percentile(sorted, 90), sorted[0], total / ms.length);
+    out.printf("throughput:  %.2f images/s%n", batch * ms.length / (total / 1000.0));
+  }
+
+  /** Nearest-rank percentile of sorted values. */
+  static double percentile(double[] sorted, double p) {
+    int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+  }
+}

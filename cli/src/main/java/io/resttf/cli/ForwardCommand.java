@@ -1,0 +1,130 @@
+package io.resttf.cli;
+
+import io.resttf.convert.ConfigDetector;
+import io.resttf.convert.Npy;
+import io.resttf.model.RestConfig;
+import io.resttf.model.RestModel;
+import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.Layouts;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code rest-tf forward}: one forward pass of given weights on an .npy batch; writes the outputs as .npy. */
+@Command(
+    name = "forward",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the model with the given weights on an input batch and writes DIR/logits.npy"
+          + " (DIR/pooled.npy when num_classes is 0) and DIR/stage1.npy..stage4.npy (NHWC, float32).",
+      "Prints each output's shape and the top-1 class of each batch row.",
+      "Without --variant or --config the model is detected from the weights."
+    })
+final class ForwardCommand implements Callable<Integer> {
+  enum Layout { NHWC, NCHW }
+
+  @Spec CommandSpec spec;
+
+  /** Optional here: without it the config is detected from the weights. */
+  @ArgGroup(exclusive = true, multiplicity = "0..1")
+  ModelOptions model;
+
+  @Option(names = "--weights", required = true, paramLabel = "FILE",
+      description = "the weights: a PyTorch checkpoint (.pth) or a .safetensors state_dict, official keys")
+  Path weights;
+
+  @Option(names = "--ema", description = "use the checkpoint's EMA weights (PyTorch checkpoints only)")
+  boolean ema;
+
+  @Option(names = "--input", required = true, paramLabel = "X.npy",
+      description = "input batch, float, 4-D; H and W multiples of 32")
+  Path input;
+
+  @Option(names = "--layout", paramLabel = "LAYOUT", defaultValue = "nhwc",
+      description = "layout of the input: nhwc [B,H,W,C] or nchw [B,C,H,W] (PyTorch); default: ${DEFAULT-VALUE}")
+  Layout layout;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory (created if missing)")
+  Path outDir;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    RestConfig config;
+    HostTensor x;
+    Map<String, HostTensor> stateDict;
+    if (model != null) {
+      // cheap checks first: config, input, output directory; then the (possibly large) weights
+      config = model.resolve();
+      x = readInput(input, layout, config.inChans());
+      Outputs.check(outDir);
+      stateDict = WeightsFiles.read(weights, ema);
+    } else {
+      stateDict = WeightsFiles.read(weights, ema);
+      ConfigDetector.Detection d = ConfigDetector.detect(stateDict);
+      config = d.config();
+      out.println("model:       " + d.describe() + " (detected from the weights)");
+      x = readInput(input, layout, config.inChans());
+      Outputs.check(outDir);
+    }
+    RestModel.Outputs result;
+    try (RestModel m = RestModel.create(config)) {
+      m.load(stateDict);
+      result = m.forward(x);
+    }
+    Outputs files = Outputs.into(outDir, out);
+    if (result.logits() != null) {
+      files.write("logits", result.logits());
+    } else {
+      files.write("pooled", result.pooled());
+    }
+    for (int s = 0; s < result.stages().size(); s++) files.write("stage" + (s + 1), result.stages().get(s));
+    if (result.logits() != null) printTop1(out, result.logits());
+    return Main.OK;
+  }
+
+  /** Reads the input batch, converts it to NHWC and checks it fits the model (before weights are read). */
+  static HostTensor readInput(Path file, Layout layout, int inChans) {
+    HostTensor raw = Npy.read(file);
+    if (!raw.isFloating()) {
+      throw new BadInputException(file + ": input must hold floats, got dtype " + raw.dtype());
+    }
+    HostTensor nhwc;
+    if (layout == Layout.NCHW) {
+      if (raw.rank() != 4) {
+        throw new BadInputException(file + ": input must be 4-D [batch, channels, height, width] (--layout nchw), got shape "
+            + raw.shapeString());
+      }
+      nhwc = Layouts.nchwToNhwc(raw);
+    } else {
+      nhwc = raw;
+    }
+    try {
+      RestModel.checkInputShape(nhwc.shape(), inChans);
+    } catch (BadInputException e) {
+      long[] shape = raw.shape();
+      String note = layout == Layout.NCHW ? " (after converting NCHW " + raw.shapeString() + " to NHWC)"
+          : shape.length == 4 && shape[1] == inChans && shape[3] != inChans ? " (an NCHW file? use --layout nchw)" : "";
+      throw new BadInputException(file + ": " + e.getMessage() + note, e);
+    }
+    return nhwc;
+  }
+
+  static void printTop1(PrintWriter out, HostTensor logits) {
+    long[] shape = logits.shape();
+    int rows = (int) shape[0], classes = (int) shape[1];
+    float[] v = logits.toFloats();
+    for (int r = 0; r < rows; r++) {
+      int best = 0;
+      for (int c = 1; c < classes; c++) if (v[r * classes + c] > v[r * classes + best]) best = c;
+      out.printf("top-1 row %d: class %d (logit %.4f)%n", r, best, v[r * classes + best]);
+    }
+  }
+}

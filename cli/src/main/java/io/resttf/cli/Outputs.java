@@ -1,0 +1,53 @@
+package io.resttf.cli;
+
+import io.resttf.convert.Npy;
+import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.HostTensor;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Writes result tensors as .npy files into one output directory and reports each on {@code out}. */
+final class Outputs {
+  private final Path dir;
+  private final PrintWriter out;
+
+  private Outputs(Path dir, PrintWriter out) {
+    this.dir = dir;
+    this.out = out;
+  }
+
+  /** Fails early when {@code dir} cannot be an output directory (it exists and is not a directory). */
+  static void check(Path dir) {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new BadInputException(dir + ": exists and is not a directory");
+    }
+  }
+
+  /** Creates {@code dir} (and its parents) when missing. */
+  static Outputs into(Path dir, PrintWriter out) {
+    check(dir);
+    try {
+      Files.createDirectories(dir);
+    } catch (FileAlreadyExistsException e) {
+      throw new BadInputException(dir + ": exists and is not a directory");
+    } catch (IOException e) {
+      throw new BadInputException(dir + ": cannot create the output directory (" + e.getMessage() + ")");
+    }
+    return new Outputs(dir, out);
+  }
+
+  /** Writes {@code DIR/<name>.npy} and prints "name.npy  [shape]". */
+  Path write(String name, HostTensor t) {
+    Path file = dir.resolve(name + ".npy");
+    Npy.write(file, t);
+    out.printf("%-12s %s%n", name + ".npy", t.shapeString());
+    return file;
+  }
+
+  Path dir() {
+    return dir;
+  }
+}

@@ -1,0 +1,36 @@
+package io.resttf.cli;
+
+import io.resttf.convert.CheckpointFiles;
+import io.resttf.convert.Safetensors;
+import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.HostTensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+
+/** Reads a weights file (official state_dict keys and layouts) for the verbs that take {@code --weights}. */
+public final class WeightsFiles {
+  private WeightsFiles() {}
+
+  /**
+   * The state_dict in {@code file}: a PyTorch checkpoint (.pth, zip or legacy format, with or without a
+   * {'model': ...}-style wrapper) or a .safetensors file. A file named *.safetensors is read as one (so a
+   * damaged one gets the safetensors reader's exact diagnosis); anything else is recognised by content.
+   *
+   * @param ema take the checkpoint's EMA weights ({@code model_ema}) instead of the model's; only
+   *     PyTorch training checkpoints have them
+   * @throws BadInputException if the file is missing, malformed or of an unsupported kind
+   */
+  public static Map<String, HostTensor> read(Path file, boolean ema) {
+    if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
+      if (!Files.exists(file)) throw new BadInputException(file + ": no such file");
+      if (ema) {
+        throw new BadInputException(file + ": EMA weights were asked for (--ema), but a .safetensors file holds"
+            + " a single state_dict");
+      }
+      return Safetensors.read(file);
+    }
+    return CheckpointFiles.read(file, ema, null).stateDict();
+  }
+}

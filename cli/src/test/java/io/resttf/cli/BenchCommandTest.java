@@ -1,0 +1,45 @@
+package io.resttf.cli;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BenchCommandTest {
+  static final String TINY = "{\"family\": \"v2\", \"embed_dims\": [16, 32, 64, 128], \"num_heads\": [1, 2, 4, 8],"
+      + " \"depths\": [1, 1, 1, 1], \"sr_ratios\": [8, 4, 2, 1], \"mlp_ratios\": [4, 4, 4, 4],"
+      + " \"num_classes\": 10, \"in_chans\": 3}";
+
+  @Test
+  void tinyModelRuns(@TempDir Path tmp) throws IOException {
+    Path config = tmp.resolve("tiny.json");
+    Files.writeString(config, TINY);
+    CliRun r = CliRun.of("bench", "--config", config.toString(), "--iters", "2", "--size", "64", "--batch", "2").ok();
+    assertTrue(r.out().contains("images/s"), r.out());
+    assertTrue(r.out().contains("median"), r.out());
+    assertTrue(r.out().contains("p90"), r.out());
+    assertTrue(r.out().contains("batch 2, 64x64"), r.out());
+    assertTrue(r.out().contains("graph build:"), r.out());
+    assertTrue(r.out().contains("weight init:"), r.out());
+  }
+
+  @Test
+  void tinyBackboneWithoutHeadRuns(@TempDir Path tmp) throws IOException {
+    Path config = tmp.resolve("tiny.json");
+    Files.writeString(config, TINY.replace("\"num_classes\": 10", "\"num_classes\": 0"));
+    CliRun r = CliRun.of("bench", "--config", config.toString(), "--iters", "1", "--warmup", "0", "--size", "32",
+        "--threads", "1").ok();
+    assertTrue(r.out().contains("images/s"), r.out());
+  }
+
+  @Test
+  void percentiles() {
+    double[] s = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    assertTrue(BenchCommand.percentile(s, 50) == 5);
+    assertTrue(BenchCommand.percentile(s, 90) == 9);
+    assertTrue(BenchCommand.percentile(new double[] {3}, 90) == 3);
+  }
+}
