@@ -142,9 +142,9 @@ public final class RestModel implements AutoCloseable {
     }
     if (!missing.isEmpty() || !unexpected.isEmpty() || !mismatched.isEmpty()) {
       StringBuilder sb = new StringBuilder("weights do not fit the model:");
-      if (!missing.isEmpty()) sb.append(" ").append(missing.size()).append(" missing ").append(missing).append(";");
-      if (!unexpected.isEmpty()) sb.append(" ").append(unexpected.size()).append(" unexpected ").append(unexpected).append(";");
-      if (!mismatched.isEmpty()) sb.append(" ").append(mismatched.size()).append(" wrong shape ").append(mismatched).append(";");
+      appendList(sb, missing, "missing");
+      appendList(sb, unexpected, "unexpected");
+      appendList(sb, mismatched, "wrong shape");
       throw new BadInputException(sb.substring(0, sb.length() - 1));
     }
     SplittableRandom rng = new SplittableRandom(seed);
@@ -166,6 +166,17 @@ public final class RestModel implements AutoCloseable {
       feeds.forEach(Tensor::close);
     }
     return new LoadReport(chosen.size(), fresh, dropped);
+  }
+
+  /** Appends " N what [first ten…]; " — whole lists of another model's weights would be unreadable. */
+  private static void appendList(StringBuilder sb, List<String> items, String what) {
+    if (items.isEmpty()) return;
+    int shown = Math.min(items.size(), 10);
+    sb.append(' ').append(items.size()).append(' ').append(what).append(' ')
+        .append(items.subList(0, shown));
+    if (shown < items.size()) sb.setLength(sb.length() - 1);
+    if (shown < items.size()) sb.append(", … ").append(items.size() - shown).append(" more]");
+    sb.append(';');
   }
 
   /** Outputs of one forward pass: logits (null without a head) and the four NHWC stage maps. */
