@@ -31,6 +31,19 @@ public final class WeightsFiles {
       }
       return Safetensors.read(file);
     }
-    return CheckpointFiles.read(file, ema, null).stateDict();
+    return readWithProgress(file, ema).stateDict();
+  }
+
+  /** Reads any supported checkpoint with a progress bar (bytes, rate) on stderr. */
+  public static CheckpointFiles.LoadedWeights readWithProgress(Path file, boolean ema) {
+    ProgressBar bar = ProgressBar.bytes("reading " + file.getFileName());
+    long[] last = {0, 0};
+    CheckpointFiles.LoadedWeights w = CheckpointFiles.read(file, ema, (done, total) -> {
+      last[0] = done;
+      last[1] = total;
+      bar.update(done, total);
+    });
+    bar.finish(last[0], last[1]);
+    return w;
   }
 }

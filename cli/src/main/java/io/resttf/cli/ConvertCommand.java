@@ -1,0 +1,93 @@
+package io.resttf.cli;
+
+import io.resttf.convert.CheckpointFiles;
+import io.resttf.convert.Conversion;
+import io.resttf.model.RestConfig;
+import io.resttf.model.RestModel;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code rest-tf convert}: an official checkpoint → a TF checkpoint directory with its config. */
+@Command(
+    name = "convert",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Converts an official checkpoint (.pth or .safetensors) into DIR: config.json, checkpoint/model.ckpt.*",
+      "(a TF Saver checkpoint, loadable by Session.restore; variables named by official keys) and",
+      "conversion.json (source, SHA-256, format, wrapper, fresh variables). DIR is written atomically.",
+      "Without --variant or --config the model is detected from the weights."
+    })
+final class ConvertCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @ArgGroup(exclusive = true, multiplicity = "0..1")
+  ModelOptions model;
+
+  @Option(names = "--checkpoint", required = true, paramLabel = "FILE", description = "official .pth or .safetensors file")
+  Path checkpoint;
+
+  @Option(names = "--ema", description = "convert the EMA weights of a training checkpoint")
+  boolean ema;
+
+  @Option(names = "--drop", paramLabel = "REGEX",
+      description = "ignore checkpoint keys matching REGEX; their variables keep a fresh initialisation (e.g. 'head\\..*' for a new head)")
+  String drop;
+
+  @Option(names = "--allow-missing", paramLabel = "REGEX",
+      description = "variables matching REGEX may be absent from the checkpoint (fresh initialisation)")
+  String allowMissing;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
+  Path out;
+
+  @Option(names = "--force", description = "replace DIR if it exists")
+  boolean force;
+
+  @Override
+  public Integer call() {
+    PrintWriter o = spec.commandLine().getOut();
+    RestConfig config = model == null ? null : model.resolve();
+    Pattern dropP = regex("--drop", drop), allowP = regex("--allow-missing", allowMissing);
+    if (!force && java.nio.file.Files.exists(out)) {
+      throw new io.resttf.tensor.BadInputException(out + ": already exists (use --force to replace it)");
+    }
+    ProgressBar bar = ProgressBar.bytes("reading " + checkpoint.getFileName());
+    long[] last = {0, 0};
+    CheckpointFiles.ReadProgress progress = (d, t) -> {
+      last[0] = d;
+      last[1] = t;
+      bar.update(d, t);
+    };
+    Conversion c = Conversion.load(new Conversion.Request(checkpoint, config, ema, dropP, allowP), progress);
+    bar.finish(last[0], last[1]);
+    try (RestModel m = c.model()) {
+      c.writeTfCheckpoint(out, force);
+      o.println("source:   " + checkpoint + " (" + c.weights().format() + ", " + c.weights().wrapper() + ")");
+      o.println("model:    " + (c.detection() != null ? c.detection().describe() + " (detected)" : model.describe()));
+      o.printf("loaded:   %d tensors, %,d parameters%n", c.report().loaded(), m.network().params().numParameters());
+      if (!c.report().dropped().isEmpty()) o.println("dropped:  " + c.report().dropped());
+      if (!c.report().fresh().isEmpty()) o.println("fresh:    " + c.report().fresh() + " (fresh initialisation)");
+      o.println("wrote:    " + out + "/{" + Conversion.CONFIG_FILE + ", " + Conversion.CHECKPOINT_PREFIX + ".*, "
+          + Conversion.REPORT_FILE + "}");
+    }
+    return Main.OK;
+  }
+
+  private Pattern regex(String option, String value) {
+    if (value == null) return null;
+    try {
+      return Pattern.compile(value);
+    } catch (PatternSyntaxException e) {
+      throw new ParameterException(spec.commandLine(), option + ": invalid regular expression: " + e.getDescription());
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package io.resttf.cli;
+
+import io.resttf.convert.CheckpointFiles;
+import io.resttf.convert.ConfigDetector;
+import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.HostTensor;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code rest-tf inspect FILE}: what a checkpoint holds and which model it is. */
+@Command(
+    name = "inspect",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Lists the tensors of a .pth or .safetensors file (key, dtype, shape), the wrapper the state_dict",
+      "was found in, and the model detected from it. Nothing in the file is executed."
+    })
+final class InspectCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "FILE", description = "a .pth or .safetensors file")
+  Path file;
+
+  @Option(names = "--ema", description = "inspect the EMA weights of a training checkpoint")
+  boolean ema;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    if (Files.isDirectory(file)) {
+      return SavedModelInspector.inspect(file, out);
+    }
+    CheckpointFiles.LoadedWeights w = WeightsFiles.readWithProgress(file, ema);
+    out.println("file:     " + file);
+    out.println("format:   " + w.format());
+    out.println("wrapper:  " + w.wrapper());
+    long floats = 0;
+    int keyWidth = w.stateDict().keySet().stream().mapToInt(String::length).max().orElse(10);
+    out.printf("tensors:  %d%n", w.stateDict().size());
+    for (Map.Entry<String, HostTensor> e : w.stateDict().entrySet()) {
+      out.printf("  %-" + keyWidth + "s  %-5s %s%n", e.getKey(), e.getValue().dtype(), e.getValue().shapeString());
+      if (e.getValue().isFloating()) floats += e.getValue().size();
+    }
+    out.printf("values:   %,d floating-point%n", floats);
+    try {
+      ConfigDetector.Detection d = ConfigDetector.detect(w.stateDict());
+      out.println("model:    " + d.describe());
+      out.println("how:      " + d.explanation());
+      out.println("config:   " + d.config().toJson().replaceAll("\\s+", " "));
+    } catch (BadInputException e) {
+      out.println("model:    not detected: " + e.getMessage());
+    }
+    return Main.OK;
+  }
+}
