@@ -1,0 +1,492 @@
+package io.resttf.serving;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.resttf.model.Params;
+import io.resttf.model.RestConfig;
+import io.resttf.model.RestModel;
+import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.HostTensor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.tensorflow.Graph;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Session;
+import org.tensorflow.Signature;
+import org.tensorflow.TensorFlow;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * Writes a model as a TF Serving SavedModel: {@code BASE/NAME/VERSION/} with {@code saved_model.pb},
+ * {@code variables/} and {@code assets/} ({@code labels.txt}, {@code rest_tf.json}), plus
+ * {@code BASE/NAME/model.json} and {@code BASE/models.config}.
+ *
+ * <p>Writing is atomic: the version is built in {@code BASE/NAME/.tmp-<version>-<random>} (TF Serving
+ * only watches all-digit names) and renamed into place. A JVM shutdown hook removes the temporary
+ * directory of an interrupted export; temporary directories that a killed process left behind are
+ * removed by the next export of the same model (under a lock file, so never one of a live export).
+ * An existing version is never overwritten unless {@link Options#force()}; then the old directory is
+ * moved aside, the new one moved in, and the old one deleted.
+ *
+ * <p>Signatures (tag {@code serve}, method {@code tensorflow/serving/predict}) are listed in
+ * {@link ServingSignatures}.
+ */
+public final class SavedModelExporter {
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]+");
+  private static final Pattern DIGITS = Pattern.compile("[0-9]+");
+  /** Names that the repository's savedmodels/ folder uses for its Maven module. */
+  private static final Set<String> RESERVED = Set.of("src", "target", "pom.xml");
+  private static final String LOCK_FILE = ".export.lock";
+  /** Name of the metadata file inside assets/ and, per model, beside the versions. */
+  public static final String METADATA_ASSET = "rest_tf.json";
+  public static final String LABELS_ASSET = "labels.txt";
+  public static final String MODEL_JSON = "model.json";
+  public static final String FORMAT = "rest-tf-savedmodel";
+  public static final int FORMAT_VERSION = 1;
+
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** Test hook: runs after the SavedModel is complete in its temporary directory, before it is renamed. */
+  static volatile Consumer<Path> afterStaging;
+
+  private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+
+  /**
+   * @param version the version to write (positive); null = one more than the highest present (1 if none)
+   * @param force   replace the version if it exists
+   */
+  public record Options(Long version, boolean force) {
+    public static final Options DEFAULT = new Options(null, false);
+
+    public Options withVersion(long v) {
+      return new Options(v, force);
+    }
+
+    public Options withForce(boolean f) {
+      return new Options(version, f);
+    }
+  }
+
+  /** What an export wrote. */
+  public record Result(String name, long version, Path versionDir, Path modelJson, Path modelsConfig,
+      List<String> signatures, boolean replaced) {}
+
+  private final Path base;
+
+  /** Exports under {@code base} (created if missing). */
+  public SavedModelExporter(Path base) {
+    this.base = base.toAbsolutePath().normalize();
+  }
+
+  public Path base() {
+    return base;
+  }
+
+  public Result export(String name, RestConfig config, Map<String, HostTensor> stateDict, ExportMetadata metadata) {
+    return export(name, config, stateDict, metadata, Options.DEFAULT);
+  }
+
+  /**
+   * Exports {@code stateDict} (official keys and layouts; loaded strictly) as {@code name}.
+   *
+   * @throws BadInputException for a bad name, config, metadata, weights or an existing version without force
+   * @throws UncheckedIOException when the file system fails
+   */
+  public Result export(String name, RestConfig config, Map<String, HostTensor> stateDict, ExportMetadata metadata,
+      Options options) {
+    checkModelName(name);
+    config.validate();
+    ExportMetadata meta = (metadata == null ? ExportMetadata.defaults() : metadata).resolve(config);
+    if (options.version() != null && options.version() < 1) {
+      throw new BadInputException("version must be a positive integer, got " + options.version());
+    }
+    if (Files.exists(base) && !Files.isDirectory(base)) throw new BadInputException(base + " is not a directory");
+    Path modelDir = base.resolve(name);
+    if (Files.exists(modelDir) && !Files.isDirectory(modelDir)) {
+      throw new BadInputException(modelDir + " exists and is not a directory");
+    }
+    Result result;
+    try {
+      Files.createDirectories(modelDir);
+      try (ModelLock lock = ModelLock.acquire(modelDir)) {
+        removeStale(modelDir);
+        Map<Long, Path> present = numericDirs(modelDir);
+        long version = options.version() != null ? options.version()
+            : present.isEmpty() ? 1 : ((TreeMap<Long, Path>) present).lastKey() + 1;
+        Path existing = present.get(version);
+        if (existing != null && !options.force()) {
+          throw new BadInputException("model " + name + " version " + version + " already exists (" + existing
+              + "); use force to replace it");
+        }
+        Path target = modelDir.resolve(Long.toString(version));
+        Path staging = modelDir.resolve(AtomicFiles.TMP_PREFIX + version + "-" + AtomicFiles.randomSuffix());
+        List<String> signatures;
+        try (Staging st = new Staging(staging)) {
+          signatures = writeSavedModel(staging, name, version, config, stateDict, meta);
+          Consumer<Path> hook = afterStaging;
+          if (hook != null) hook.accept(staging);
+          st.commit(existing, target, modelDir);
+        }
+        Path modelJson = writeModelJson(modelDir);
+        result = new Result(name, version, target, modelJson, null, signatures, existing != null);
+      }
+      Path modelsConfig = regenerateModelsConfig(base);
+      return new Result(result.name(), result.version(), result.versionDir(), result.modelJson(), modelsConfig,
+          result.signatures(), result.replaced());
+    } catch (IOException e) {
+      throw new UncheckedIOException("export of " + name + " to " + modelDir + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  // ---- names and versions ----
+
+  /** A model name TF Serving and this layout accept: [A-Za-z0-9_.-]+, not hidden, not the Maven module's files. */
+  public static boolean isValidModelName(String name) {
+    return name != null && NAME.matcher(name).matches() && !name.startsWith(".") && !RESERVED.contains(name);
+  }
+
+  public static void checkModelName(String name) {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new BadInputException("model name \"" + name + "\" must match [A-Za-z0-9_.-]+");
+    }
+    if (name.startsWith(".")) throw new BadInputException("model name \"" + name + "\" must not start with \".\"");
+    if (RESERVED.contains(name)) {
+      throw new BadInputException("model name \"" + name + "\" is reserved (savedmodels/ also holds the Maven module's "
+          + String.join(", ", RESERVED.stream().sorted().toList()) + ")");
+    }
+  }
+
+  /** Complete versions of a model directory (numeric subdirectories holding a saved_model.pb), ascending. */
+  public static List<Long> versions(Path modelDir) {
+    List<Long> out = new ArrayList<>();
+    numericDirs(modelDir).forEach((v, p) -> {
+      if (Files.isRegularFile(p.resolve("saved_model.pb"))) out.add(v);
+    });
+    return out;
+  }
+
+  /** All-digit positive subdirectory names (what TF Serving takes for versions), by value. */
+  static TreeMap<Long, Path> numericDirs(Path modelDir) {
+    TreeMap<Long, Path> out = new TreeMap<>();
+    if (!Files.isDirectory(modelDir)) return out;
+    try (Stream<Path> s = Files.list(modelDir)) {
+      s.forEach(p -> {
+        String n = p.getFileName().toString();
+        if (DIGITS.matcher(n).matches() && n.length() <= 18 && Files.isDirectory(p)) {
+          long v = Long.parseLong(n);
+          if (v > 0) out.putIfAbsent(v, p);
+        }
+      });
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  /** Removes temporary entries left by killed exports (caller holds the model lock). */
+  private static void removeStale(Path modelDir) throws IOException {
+    try (Stream<Path> s = Files.list(modelDir)) {
+      for (Path p : s.toList()) {
+        if (p.getFileName().toString().startsWith(AtomicFiles.TMP_PREFIX)) AtomicFiles.deleteRecursively(p);
+      }
+    }
+  }
+
+  // ---- writing ----
+
+  private static List<String> writeSavedModel(Path dir, String name, long version, RestConfig config,
+      Map<String, HostTensor> stateDict, ExportMetadata meta) throws IOException {
+    List<Signature> sigs;
+    try (RestModel reference = RestModel.create(config)) {
+      reference.load(stateDict); // strict: every key and shape checked, one message listing all problems
+      try (Graph g = new Graph()) {
+        ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels());
+        try (Session session = new Session(g)) {
+          copyWeights(reference, sg, session);
+          sigs = sg.signatures();
+          SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withTags(ServingSignatures.TAG);
+          for (Signature s : sigs) exporter.withFunction(session.function(s));
+          exporter.export();
+        }
+        Path assets = Files.createDirectories(dir.resolve("assets"));
+        Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
+        ObjectNode doc = metadataDocument(name, version, config, meta, sigs, sg.topK);
+        Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(doc) + "\n");
+      }
+    }
+    return sigs.stream().map(Signature::key).toList();
+  }
+
+  /** Copies the (validated, TF-layout) variables of the reference model into the serving graph, in chunks. */
+  private static void copyWeights(RestModel reference, ServingGraph sg, Session session) {
+    Map<String, Params.Param> src = reference.network().params().all();
+    List<String> keys = new ArrayList<>(sg.loadFeeds.keySet());
+    if (!src.keySet().equals(sg.loadFeeds.keySet())) {
+      throw new IllegalStateException("serving graph and reference model disagree on parameters");
+    }
+    long chunkBytes = 64L << 20;
+    int i = 0;
+    while (i < keys.size()) {
+      List<String> chunk = new ArrayList<>();
+      long bytes = 0;
+      while (i < keys.size() && (chunk.isEmpty() || bytes + src.get(keys.get(i)).size() * 4 <= chunkBytes)) {
+        bytes += src.get(keys.get(i)).size() * 4;
+        chunk.add(keys.get(i++));
+      }
+      Session.Runner fetch = reference.session().runner();
+      chunk.forEach(k -> fetch.fetch(src.get(k).variable()));
+      try (org.tensorflow.Result values = fetch.run()) {
+        Session.Runner assign = session.runner();
+        for (int j = 0; j < chunk.size(); j++) {
+          assign.feed(sg.loadFeeds.get(chunk.get(j)), (TFloat32) values.get(j));
+          assign.addTarget(sg.loadOps.get(chunk.get(j)));
+        }
+        assign.run();
+      }
+    }
+  }
+
+  private static ObjectNode metadataDocument(String name, long version, RestConfig config, ExportMetadata meta,
+      List<Signature> sigs, int topK) {
+    ObjectNode d = JSON.createObjectNode();
+    d.put("format", FORMAT);
+    d.put("format_version", FORMAT_VERSION);
+    d.put("name", name);
+    d.put("version", version);
+    if (meta.variant() != null) d.put("variant", meta.variant());
+    else d.putNull("variant");
+    d.set("config", config.toJsonNode());
+    d.set("preprocessing", meta.preprocessing().toJsonNode(JSON));
+    d.put("num_classes", config.numClasses());
+    d.put("top_k", topK);
+    ArrayNode labels = d.putArray("labels");
+    meta.labels().forEach(labels::add);
+    ObjectNode source = d.putObject("source");
+    if (meta.sourcePath() != null) source.put("checkpoint", meta.sourcePath());
+    else source.putNull("checkpoint");
+    if (meta.sourceSha256() != null) source.put("sha256", meta.sourceSha256());
+    else source.putNull("sha256");
+    d.put("rest_tf_version", restTfVersion());
+    d.put("tensorflow_version", TensorFlow.version());
+    d.put("exported_at", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+    ObjectNode s = d.putObject("signatures");
+    for (Signature sig : sigs) {
+      ObjectNode o = s.putObject(sig.key());
+      o.put("method_name", sig.methodName());
+      ObjectNode in = o.putObject("inputs");
+      sig.getInputs().forEach((k, v) -> in.set(k, describe(v)));
+      ObjectNode out = o.putObject("outputs");
+      sig.getOutputs().forEach((k, v) -> out.set(k, describe(v)));
+    }
+    return d;
+  }
+
+  private static ObjectNode describe(Signature.TensorDescription t) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("dtype", t.dataType.name());
+    if (t.shape.isUnknown()) {
+      n.putNull("shape");
+    } else {
+      ArrayNode shape = n.putArray("shape");
+      for (long x : t.shape.asArray()) shape.add(x);
+    }
+    n.put("tensor", t.name);
+    return n;
+  }
+
+  /** {@code model.json}: the latest complete version's metadata plus the list of versions. */
+  private static Path writeModelJson(Path modelDir) throws IOException {
+    List<Long> versions = versions(modelDir);
+    Path file = modelDir.resolve(MODEL_JSON);
+    if (versions.isEmpty()) {
+      Files.deleteIfExists(file);
+      return file;
+    }
+    long latest = versions.get(versions.size() - 1);
+    Path asset = numericDirs(modelDir).get(latest).resolve("assets").resolve(METADATA_ASSET);
+    ObjectNode doc;
+    if (Files.isRegularFile(asset)) {
+      JsonNode n = JSON.readTree(asset.toFile());
+      doc = n.isObject() ? (ObjectNode) n : JSON.createObjectNode();
+    } else {
+      doc = JSON.createObjectNode();
+    }
+    doc.put("latest_version", latest);
+    ArrayNode vs = doc.putArray("versions");
+    versions.forEach(vs::add);
+    AtomicFiles.writeString(file, JSON.writeValueAsString(doc) + "\n");
+    return file;
+  }
+
+  /** Rewrites {@code base/models.config} from a scan of {@code base}, under a lock so the last writer saw every model. */
+  public static Path regenerateModelsConfig(Path base) {
+    try {
+      Files.createDirectories(base);
+      try (ModelLock lock = ModelLock.acquire(base)) {
+        try (Stream<Path> s = Files.list(base)) {
+          for (Path p : s.toList()) {
+            String n = p.getFileName().toString();
+            if (n.startsWith(AtomicFiles.TMP_PREFIX + ModelsConfig.FILE_NAME)) Files.deleteIfExists(p);
+          }
+        }
+        return ModelsConfig.regenerate(base);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + base.resolve(ModelsConfig.FILE_NAME) + ": " + e.getMessage(), e);
+    }
+  }
+
+  static String restTfVersion() {
+    try (InputStream in = SavedModelExporter.class.getResourceAsStream("rest-tf.properties")) {
+      if (in == null) return "unknown";
+      Properties p = new Properties();
+      p.load(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
+      String v = p.getProperty("version", "unknown");
+      return v.startsWith("${") ? "unknown" : v;
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  // ---- locking and the temporary directory ----
+
+  /** An exclusive lock on a directory: in this JVM (ReentrantLock) and across processes (lock file). */
+  private static final class ModelLock implements AutoCloseable {
+    private final ReentrantLock jvmLock;
+    private final FileChannel channel;
+    private final FileLock fileLock;
+
+    private ModelLock(ReentrantLock jvmLock, FileChannel channel, FileLock fileLock) {
+      this.jvmLock = jvmLock;
+      this.channel = channel;
+      this.fileLock = fileLock;
+    }
+
+    static ModelLock acquire(Path dir) throws IOException {
+      ReentrantLock l = JVM_LOCKS.computeIfAbsent(dir.toAbsolutePath().normalize(), k -> new ReentrantLock());
+      l.lock();
+      try {
+        FileChannel ch = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+          return new ModelLock(l, ch, ch.lock());
+        } catch (IOException | RuntimeException e) {
+          ch.close();
+          throw e;
+        }
+      } catch (IOException | RuntimeException e) {
+        l.unlock();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        fileLock.release();
+        channel.close();
+      } finally {
+        jvmLock.unlock();
+      }
+    }
+  }
+
+  /**
+   * The temporary directory of one export. A shutdown hook removes it if the JVM exits before the
+   * commit; the commit and the hook exclude each other, so an exiting JVM either completes the rename
+   * or leaves no version directory.
+   */
+  private static final class Staging implements AutoCloseable {
+    private final Path dir;
+    private final Thread hook;
+    private boolean committing;
+    private boolean committed;
+    private boolean aborted;
+
+    Staging(Path dir) throws IOException {
+      this.dir = dir;
+      this.hook = new Thread(this::abort, "rest-tf-export-cleanup");
+      Runtime.getRuntime().addShutdownHook(hook);
+      try {
+        Files.createDirectory(dir);
+      } catch (IOException e) {
+        removeHook();
+        throw e;
+      }
+    }
+
+    private synchronized void abort() {
+      if (committing) return;
+      aborted = true;
+      // Rename first so a concurrent writer cannot complete the directory, then delete.
+      Path doomed = dir.resolveSibling(AtomicFiles.TMP_PREFIX + "abandoned-" + AtomicFiles.randomSuffix());
+      try {
+        AtomicFiles.move(dir, doomed);
+        AtomicFiles.deleteQuietly(doomed);
+      } catch (IOException e) {
+        AtomicFiles.deleteQuietly(dir);
+      }
+    }
+
+    /** Moves an existing version aside (if any), this directory into {@code target}, and deletes the old one. */
+    void commit(Path existing, Path target, Path modelDir) throws IOException {
+      Path old = null;
+      synchronized (this) {
+        if (aborted) throw new IOException("export interrupted by JVM shutdown");
+        committing = true;
+        AtomicFiles.syncDirectory(dir);
+        if (existing != null) {
+          old = modelDir.resolve(AtomicFiles.TMP_PREFIX + "old-" + existing.getFileName() + "-" + AtomicFiles.randomSuffix());
+          AtomicFiles.move(existing, old);
+        }
+        try {
+          AtomicFiles.move(dir, target);
+          committed = true;
+        } catch (IOException e) {
+          if (old != null) AtomicFiles.move(old, existing); // put the old version back
+          throw e;
+        }
+        AtomicFiles.syncDirectory(modelDir);
+      }
+      if (old != null) AtomicFiles.deleteQuietly(old);
+    }
+
+    private void removeHook() {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // shutdown in progress: the hook runs (and sees the commit state)
+      }
+    }
+
+    @Override
+    public void close() {
+      removeHook();
+      synchronized (this) {
+        if (!committed && !aborted) AtomicFiles.deleteQuietly(dir);
+      }
+    }
+  }
+}

@@ -1,0 +1,309 @@
+package io.resttf.serving;
+
+import static io.resttf.serving.ServingSignatures.*;
+
+import io.resttf.model.Params;
+import io.resttf.model.RestConfig;
+import io.resttf.model.RestNetwork;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.ConcreteFunction;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.Signature;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.image.DecodeImage;
+import org.tensorflow.op.image.DecodeJpeg;
+import org.tensorflow.op.image.ScaleAndTranslate;
+import org.tensorflow.op.core.ReduceSum;
+import org.tensorflow.op.strings.StringFormat;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TString;
+import org.tensorflow.types.TUint8;
+import org.tensorflow.types.family.TType;
+
+/**
+ * The serving graph of one model: the network once, on a {@code pixel_values} input that defaults to
+ * the in-graph preprocessing of {@code image_bytes}, so every signature shares one set of variables.
+ *
+ * <p>{@code pixel_values} is a PlaceholderWithDefault: feeding it (serving_default, features) prunes
+ * the image path away; feeding {@code image_bytes} instead (classify_images) computes it from the
+ * images. Per-image preprocessing runs in a while loop ({@link Graph#whileLoop}, TF1 control flow)
+ * that writes each preprocessed image into a TensorList, so images of different sizes can share a
+ * batch.
+ */
+final class ServingGraph {
+  final RestConfig config;
+  final Preprocessing preprocessing;
+  final int topK;
+  final Placeholder<TString> imageBytes;
+  final Operand<TFloat32> preprocessed;
+  final Operand<TFloat32> pixelValues;
+  final RestNetwork network;
+  final Operand<TFloat32> logits;
+  final Operand<TFloat32> probabilities;
+  final Operand<TInt32> topKIndices;
+  final Operand<TString> topKLabels;
+  final Operand<TFloat32> topKProbabilities;
+  final List<Operand<TFloat32>> stages;
+  /** Weight loading: official key → (placeholder, assign) in TF layout. */
+  final Map<String, Placeholder<TFloat32>> loadFeeds = new LinkedHashMap<>();
+  final Map<String, Op> loadOps = new LinkedHashMap<>();
+
+  private ServingGraph(Graph g, RestConfig config, Preprocessing pre, List<String> labels) {
+    this.config = config;
+    this.preprocessing = pre;
+    Ops tf = Ops.create(g);
+    int c = config.inChans();
+
+    imageBytes = tf.withName(IMAGE_BYTES).placeholder(TString.class, Placeholder.shape(Shape.of(-1)));
+    preprocessed = tf.withName("preprocessed").identity(preprocessBatch(g, tf, imageBytes, pre, c));
+    pixelValues = tf.withName(PIXEL_VALUES).placeholderWithDefault(preprocessed, Shape.of(-1, -1, -1, c));
+
+    // Readable refusal of shapes the network cannot take (the official code crashes on them).
+    Operand<TInt32> shape = tf.shape(pixelValues);
+    Operand<TBool> ok = all(tf,
+        tf.math.greaterEqual(dim(tf, shape, 0), tf.constant(1)),
+        tf.math.greaterEqual(dim(tf, shape, 1), tf.constant(RestConfig.STRIDE)),
+        tf.math.greaterEqual(dim(tf, shape, 2), tf.constant(RestConfig.STRIDE)),
+        tf.math.equal(tf.math.floorMod(dim(tf, shape, 1), tf.constant(RestConfig.STRIDE)), tf.constant(0)),
+        tf.math.equal(tf.math.floorMod(dim(tf, shape, 2), tf.constant(RestConfig.STRIDE)), tf.constant(0)),
+        tf.math.equal(dim(tf, shape, 3), tf.constant(c)));
+    Operand<TString> msg = tf.strings.stringFormat(List.of(shape), StringFormat.template(
+        "pixel_values must be [batch >= 1, height, width, " + c + "] (NHWC) with height and width multiples of 32"
+            + " and at least 32; got shape {}"), StringFormat.placeholder("{}"));
+    Op check = tf.withName("check_pixel_values").assertThat(ok, List.of(msg));
+    Operand<TFloat32> checked = tf.withControlDependencies(List.of(check)).withName("checked_pixel_values").identity(pixelValues);
+
+    network = RestNetwork.build(tf, config, checked);
+    List<Operand<TFloat32>> st = new ArrayList<>();
+    for (int i = 0; i < RestConfig.NUM_STAGES; i++) st.add(tf.withName(stage(i)).identity(network.stage(i)));
+    stages = List.copyOf(st);
+
+    if (config.numClasses() > 0) {
+      topK = Math.min(MAX_TOP_K, config.numClasses());
+      logits = tf.withName(LOGITS).identity(network.logits());
+      probabilities = tf.withName(PROBABILITIES).nn.softmax(logits);
+      var top = tf.withName("top_k").nn.topK(probabilities, tf.constant(topK), new org.tensorflow.op.nn.TopK.Options[0]);
+      topKProbabilities = tf.withName(TOP_K_PROBABILITIES).identity(top.values());
+      topKIndices = tf.withName(TOP_K_INDICES).identity(top.indices());
+      Operand<TString> table = tf.withName("labels").constant(StandardCharsets.UTF_8, labels.toArray(new String[0]));
+      topKLabels = tf.withName(TOP_K_LABELS).gather(table, topKIndices, tf.constant(0));
+    } else {
+      topK = 0;
+      logits = probabilities = topKProbabilities = null;
+      topKIndices = null;
+      topKLabels = null;
+    }
+
+    Ops load = tf.withSubScope("load");
+    for (Params.Param p : network.params().all().values()) {
+      Placeholder<TFloat32> ph = load.placeholder(TFloat32.class, Placeholder.shape(Shape.of(p.tfShape())));
+      loadFeeds.put(p.key(), ph);
+      loadOps.put(p.key(), load.assign(p.variable(), ph));
+    }
+  }
+
+  static ServingGraph build(Graph g, RestConfig config, Preprocessing pre, List<String> labels) {
+    return new ServingGraph(g, config, pre, labels);
+  }
+
+  /** The exported signatures, each with the Predict method name. */
+  List<Signature> signatures() {
+    List<Signature> out = new ArrayList<>();
+    if (logits != null) {
+      out.add(Signature.builder().key(SERVING_DEFAULT).methodName(PREDICT_METHOD)
+          .input(PIXEL_VALUES, pixelValues)
+          .output(LOGITS, logits)
+          .output(PROBABILITIES, probabilities)
+          .build());
+      out.add(Signature.builder().key(CLASSIFY_IMAGES).methodName(PREDICT_METHOD)
+          .input(IMAGE_BYTES, imageBytes)
+          .output(PROBABILITIES, probabilities)
+          .output(TOP_K_INDICES, topKIndices)
+          .output(TOP_K_LABELS, topKLabels)
+          .output(TOP_K_PROBABILITIES, topKProbabilities)
+          .build());
+    }
+    Signature.Builder f = Signature.builder().key(FEATURES).methodName(PREDICT_METHOD).input(PIXEL_VALUES, pixelValues);
+    for (int i = 0; i < stages.size(); i++) f.output(stage(i), stages.get(i));
+    out.add(f.build());
+    out.add(Signature.builder().key(PREPROCESS_IMAGES).methodName(PREDICT_METHOD)
+        .input(IMAGE_BYTES, imageBytes)
+        .output(PIXEL_VALUES, preprocessed)
+        .build());
+    return out;
+  }
+
+  // ---- preprocessing ----
+
+  private static final byte[] JPEG_MAGIC = {(byte) 0xff, (byte) 0xd8, (byte) 0xff};
+  private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G'};
+
+  /** string [N] → float32 [N, size, size, c], one image at a time in a while loop. */
+  @SuppressWarnings("unchecked")
+  private static Operand<TFloat32> preprocessBatch(Graph g, Ops tf, Operand<TString> images, Preprocessing pre, int c) {
+    int s = pre.size();
+    Ops pt = tf.withSubScope("preprocess");
+    Operand<TInt32> n = pt.reshape(pt.shape(images), pt.constant(new int[0]));
+    Operand<TInt32> elementShape = pt.constant(new int[] {s, s, c});
+    Operand<TType> list0 = pt.tensorListReserve(elementShape, n, TFloat32.class);
+    Output<?>[] outs;
+    try (ConcreteFunction decodeJpeg = decodeFunction(true);
+        ConcreteFunction decodeOther = decodeFunction(false)) {
+      g.attachFunction(decodeJpeg);
+      g.attachFunction(decodeOther);
+      outs = g.whileLoop(
+          new Output<?>[] {pt.constant(0).asOutput(), n.asOutput(), images.asOutput(), list0.asOutput()},
+          (cg, in, out) -> {
+            Ops cond = Ops.create(cg);
+            out[0] = cond.math.less((Operand<TInt32>) in[0], (Operand<TInt32>) in[1]).asOutput();
+          },
+          (bg, in, out) -> {
+            Ops b = Ops.create(bg);
+            Operand<TInt32> i = (Operand<TInt32>) in[0];
+            Operand<TString> bytes = b.gather((Operand<TString>) in[2], i, b.constant(0));
+            Operand<TFloat32> img = preprocessOne(b, bytes, i, pre, c, decodeJpeg, decodeOther);
+            out[0] = b.math.add(i, b.constant(1)).asOutput();
+            out[1] = in[1];
+            out[2] = in[2];
+            out[3] = b.tensorListSetItem((Operand<TType>) in[3], i, img).asOutput();
+          },
+          "preprocess_loop");
+    }
+    return pt.tensorListStack((Operand<TType>) outs[3], elementShape, TFloat32.class);
+  }
+
+  /**
+   * A function (contents: string scalar, index: int32 scalar) → uint8 [h, w, 3]. The JPEG one decodes
+   * with the accurate integer DCT (as PIL / libjpeg's default); the other takes PNG, GIF, BMP and first
+   * asserts that the bytes are one of those, naming the image's position in the batch. (The check lives
+   * in the function because control dependencies inside a C-API while body break the loop's copy.)
+   */
+  private static ConcreteFunction decodeFunction(boolean jpeg) {
+    return ConcreteFunction.create(t -> {
+      Placeholder<TString> p = t.placeholder(TString.class, Placeholder.shape(Shape.scalar()));
+      Placeholder<TInt32> index = t.placeholder(TInt32.class, Placeholder.shape(Shape.scalar()));
+      Operand<TUint8> img;
+      if (jpeg) {
+        img = t.image.decodeJpeg(p, DecodeJpeg.channels(3L), DecodeJpeg.dctMethod("INTEGER_ACCURATE"));
+      } else {
+        Operand<TInt32> zero = t.constant(0);
+        Operand<TString> head4 = t.strings.substr(p, zero, t.constant(4));
+        Operand<TBool> known = any(t,
+            t.math.equal(head4, t.constant(StandardCharsets.ISO_8859_1, new String(PNG_MAGIC, StandardCharsets.ISO_8859_1))),
+            t.math.equal(head4, t.constant("GIF8")),
+            t.math.equal(t.strings.substr(p, zero, t.constant(2)), t.constant("BM")));
+        Operand<TString> msg = t.strings.stringFormat(List.of(index),
+            StringFormat.template("image_bytes[{}] is not a JPEG, PNG, GIF or BMP file"), StringFormat.placeholder("{}"));
+        Op check = t.assertThat(known, List.of(msg));
+        img = t.withControlDependencies(List.of(check))
+            .image.decodeImage(p, TUint8.class, DecodeImage.channels(3L), DecodeImage.expandAnimations(false));
+      }
+      return Signature.builder().key(jpeg ? "rest_tf_decode_jpeg" : "rest_tf_decode_image")
+          .input("contents", p).input("index", index).output("image", img).build();
+    });
+  }
+
+  /** One encoded image → float32 [size, size, c], exactly the official evaluation transform. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Operand<TFloat32> preprocessOne(Ops b, Operand<TString> bytes, Operand<TInt32> index,
+      Preprocessing pre, int c, ConcreteFunction decodeJpeg, ConcreteFunction decodeOther) {
+    Operand<TInt32> zero = b.constant(0);
+    Operand<TBool> isJpeg = b.math.equal(b.strings.substr(bytes, zero, b.constant(3)),
+        b.constant(StandardCharsets.ISO_8859_1, new String(JPEG_MAGIC, StandardCharsets.ISO_8859_1)));
+    // If (not StatelessIf): the non-JPEG branch holds an assertion.
+    Operand<TUint8> rgb = (Operand<TUint8>) (Operand) b.ifOp(isJpeg, List.of(bytes, index), List.of(TUint8.class),
+        decodeJpeg, decodeOther).output().get(0);
+
+    // Channels: RGB as PIL convert('RGB') (gray replicated, alpha dropped); one channel as convert('L').
+    Operand<TFloat32> img;
+    if (c == 1) {
+      Operand<TInt32> w = b.constant(new int[] {19595, 38470, 7471});
+      Operand<TInt32> luma = b.math.floorDiv(
+          b.math.add(b.reduceSum(b.math.mul(b.dtypes.cast(rgb, TInt32.class), w), b.constant(new int[] {2}), ReduceSum.keepDims(true)),
+              b.constant(32768)),
+          b.constant(65536));
+      img = b.dtypes.cast(luma, TFloat32.class);
+    } else {
+      img = b.dtypes.cast(rgb, TFloat32.class);
+    }
+
+    // Resize the shorter side to resize_size, the longer to floor(resize_size * long / short).
+    Operand<TInt32> shape = b.shape(rgb);
+    Operand<TInt32> h = dim(b, shape, 0), w = dim(b, shape, 1);
+    Operand<TInt32> r = b.constant(pre.resizeSize());
+    Operand<TBool> hShort = b.math.lessEqual(h, w);
+    Operand<TInt32> oh = b.select(hShort, r, b.math.floorDiv(b.math.mul(r, h), w));
+    Operand<TInt32> ow = b.select(hShort, b.math.floorDiv(b.math.mul(r, w), h), r);
+    Operand<TFloat32> x = b.expandDims(img, zero);
+    // PIL: horizontal pass, rounded to uint8, then vertical pass, rounded to uint8.
+    x = roundToUint8Range(b, resize(b, x, h, ow, b.constant(1f), ratio(b, ow, w)));
+    x = roundToUint8Range(b, resize(b, x, oh, ow, ratio(b, oh, h), b.constant(1f)));
+
+    // Centre crop with torchvision's offsets: round((resized - size) / 2), half to even.
+    int s = pre.size();
+    Operand<TInt32> top = halfToEven(b, b.math.sub(oh, b.constant(s)));
+    Operand<TInt32> left = halfToEven(b, b.math.sub(ow, b.constant(s)));
+    Operand<TInt32> begin = b.stack(List.of(zero, top, left, zero));
+    Operand<TFloat32> crop = b.reshape(b.slice(x, begin, b.constant(new int[] {1, s, s, c})), b.constant(new int[] {s, s, c}));
+
+    // ToTensor then Normalize, in float32 and in that order.
+    float[] mean = new float[c], std = new float[c];
+    for (int k = 0; k < c; k++) {
+      mean[k] = pre.mean().get(k).floatValue();
+      std[k] = pre.std().get(k).floatValue();
+    }
+    Operand<TFloat32> unit = b.math.div(crop, b.constant(255f));
+    return b.math.div(b.math.sub(unit, b.constant(mean)), b.constant(std));
+  }
+
+  private static Operand<TFloat32> resize(Ops b, Operand<TFloat32> x, Operand<TInt32> oh, Operand<TInt32> ow,
+      Operand<TFloat32> scaleY, Operand<TFloat32> scaleX) {
+    return b.image.scaleAndTranslate(x, b.stack(List.of(oh, ow)), b.stack(List.of(scaleY, scaleX)),
+        b.constant(new float[] {0f, 0f}), ScaleAndTranslate.kernelType("keyscubic"), ScaleAndTranslate.antialias(true));
+  }
+
+  private static Operand<TFloat32> ratio(Ops b, Operand<TInt32> num, Operand<TInt32> den) {
+    return b.math.div(b.dtypes.cast(num, TFloat32.class), b.dtypes.cast(den, TFloat32.class));
+  }
+
+  /** PIL's clip8: round half up, clamp to [0, 255]. */
+  private static Operand<TFloat32> roundToUint8Range(Ops b, Operand<TFloat32> x) {
+    return b.clipByValue(b.math.floor(b.math.add(x, b.constant(0.5f))), b.constant(0f), b.constant(255f));
+  }
+
+  /** round(d / 2) with Python's round-half-to-even, for d >= 0. */
+  private static Operand<TInt32> halfToEven(Ops b, Operand<TInt32> d) {
+    Operand<TInt32> two = b.constant(2);
+    Operand<TInt32> q = b.math.floorDiv(d, two);
+    return b.math.add(q, b.math.mul(b.math.floorMod(d, two), b.math.floorMod(q, two)));
+  }
+
+  private static Operand<TInt32> dim(Ops tf, Operand<TInt32> shape, int i) {
+    return tf.gather(shape, tf.constant(i), tf.constant(0));
+  }
+
+  @SafeVarargs
+  private static Operand<TBool> all(Ops tf, Operand<TBool>... xs) {
+    Operand<TBool> acc = xs[0];
+    for (int i = 1; i < xs.length; i++) acc = tf.math.logicalAnd(acc, xs[i]);
+    return acc;
+  }
+
+  @SafeVarargs
+  private static Operand<TBool> any(Ops tf, Operand<TBool>... xs) {
+    Operand<TBool> acc = xs[0];
+    for (int i = 1; i < xs.length; i++) acc = tf.math.logicalOr(acc, xs[i]);
+    return acc;
+  }
+}

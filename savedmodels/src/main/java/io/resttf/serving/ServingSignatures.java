@@ -1,0 +1,39 @@
+package io.resttf.serving;
+
+/** Names of the exported signatures and of their inputs and outputs (the TF Serving API of an export). */
+public final class ServingSignatures {
+  private ServingSignatures() {}
+
+  /** Tag of the exported MetaGraph. */
+  public static final String TAG = "serve";
+  /** Method name of every signature (TF Serving's Predict API). */
+  public static final String PREDICT_METHOD = "tensorflow/serving/predict";
+
+  /** {@code pixel_values} float32 [-1,-1,-1,C] (NHWC, normalised) → {@code logits}, {@code probabilities}. */
+  public static final String SERVING_DEFAULT = "serving_default";
+  /**
+   * {@code image_bytes} string [-1] (encoded JPEG / PNG / GIF / BMP files, any size) → {@code probabilities},
+   * {@code top_k_indices}, {@code top_k_labels}, {@code top_k_probabilities}.
+   */
+  public static final String CLASSIFY_IMAGES = "classify_images";
+  /** {@code pixel_values} → {@code stage1} … {@code stage4} (NHWC feature maps of strides 4, 8, 16, 32). */
+  public static final String FEATURES = "features";
+  /** {@code image_bytes} → {@code pixel_values}: the in-graph preprocessing alone. */
+  public static final String PREPROCESS_IMAGES = "preprocess_images";
+
+  public static final String PIXEL_VALUES = "pixel_values";
+  public static final String IMAGE_BYTES = "image_bytes";
+  public static final String LOGITS = "logits";
+  public static final String PROBABILITIES = "probabilities";
+  public static final String TOP_K_INDICES = "top_k_indices";
+  public static final String TOP_K_LABELS = "top_k_labels";
+  public static final String TOP_K_PROBABILITIES = "top_k_probabilities";
+
+  /** Output name of stage {@code i} (0..3): "stage1" … "stage4". */
+  public static String stage(int i) {
+    return "stage" + (i + 1);
+  }
+
+  /** Most classes the top-k outputs report. */
+  public static final int MAX_TOP_K = 5;
+}
