@@ -1,6 +1,5 @@
 package io.resttf.cli;
 
-import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
@@ -60,15 +59,7 @@ final class ConvertCommand implements Callable<Integer> {
     if (!force && java.nio.file.Files.exists(out)) {
       throw new io.resttf.tensor.BadInputException(out + ": already exists (use --force to replace it)");
     }
-    ProgressBar bar = ProgressBar.bytes("reading " + checkpoint.getFileName());
-    long[] last = {0, 0};
-    CheckpointFiles.ReadProgress progress = (d, t) -> {
-      last[0] = d;
-      last[1] = t;
-      bar.update(d, t);
-    };
-    Conversion c = Conversion.load(new Conversion.Request(checkpoint, config, ema, dropP, allowP), progress);
-    bar.finish(last[0], last[1]);
+    Conversion c = load(new Conversion.Request(checkpoint, config, ema, dropP, allowP));
     try (RestModel m = c.model()) {
       c.writeTfCheckpoint(out, force);
       o.println("source:   " + checkpoint + " (" + c.weights().format() + ", " + c.weights().wrapper() + ")");
@@ -80,6 +71,19 @@ final class ConvertCommand implements Callable<Integer> {
           + Conversion.REPORT_FILE + "}");
     }
     return Main.OK;
+  }
+
+  /** {@link Conversion#load} with a progress bar for the read. */
+  static Conversion load(Conversion.Request request) {
+    ProgressBar bar = ProgressBar.bytes("reading " + request.checkpoint().getFileName());
+    long[] last = {0, 0};
+    Conversion c = Conversion.load(request, (d, t) -> {
+      last[0] = d;
+      last[1] = t;
+      bar.update(d, t);
+    });
+    bar.finish(last[0], last[1]);
+    return c;
   }
 
   private Pattern regex(String option, String value) {

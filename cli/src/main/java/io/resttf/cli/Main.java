@@ -25,8 +25,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "ResT / ResTv2 vision transformers as TensorFlow graphs.",
-    subcommands = {SummaryCommand.class, ForwardCommand.class, BenchCommand.class, InspectCommand.class,
-        ConvertCommand.class, HelpCommand.class},
+    subcommands = {SummaryCommand.class, ForwardCommand.class, BenchCommand.class, BenchIoCommand.class, InspectCommand.class,
+        ConvertCommand.class, ExportCommand.class, ClassifyCommand.class, RunCommand.class, DemoCommand.class, HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 2 bad usage or bad input, 1 other failure.",
         "Set REST_TF_DEBUG=1 to see stack traces."})
 public final class Main implements Callable<Integer> {
@@ -45,7 +45,7 @@ public final class Main implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    throw new ParameterException(spec.commandLine(), "missing verb: summary, forward, bench, inspect or convert");
+    throw new ParameterException(spec.commandLine(), "missing verb: see rest-tf --help");
   }
 
   public static void main(String[] args) {

@@ -1,14 +1,65 @@
 package io.resttf.cli;
 
+import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.proto.MetaGraphDef;
+import org.tensorflow.proto.SignatureDef;
+import org.tensorflow.proto.TensorInfo;
+import org.tensorflow.proto.TensorShapeProto;
 
-/** {@code inspect DIR}: SavedModel directories (tags, signatures) — comes with the SavedModel layer. */
+/** {@code inspect DIR}: tags, signatures, inputs and outputs of a SavedModel. */
 final class SavedModelInspector {
   private SavedModelInspector() {}
 
+  /** A version directory as given, or the highest version of a model directory. */
+  static Path versionDir(Path dir) {
+    if (Files.isRegularFile(dir.resolve("saved_model.pb"))) return dir;
+    if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": no such SavedModel directory");
+    List<Long> versions = SavedModelExporter.versions(dir);
+    if (versions.isEmpty()) throw new BadInputException(dir + ": not a SavedModel (no saved_model.pb, no numbered versions)");
+    return dir.resolve(Long.toString(versions.get(versions.size() - 1)));
+  }
+
+  static SavedModelBundle load(Path versionDir) {
+    try {
+      return SavedModelBundle.load(versionDir.toString(), "serve");
+    } catch (RuntimeException e) {
+      throw new BadInputException(versionDir + ": cannot load the SavedModel with tag serve ("
+          + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")");
+    }
+  }
+
   static int inspect(Path dir, PrintWriter out) {
-    throw new BadInputException(dir + ": is a directory; inspect takes a .pth or .safetensors file");
+    Path v = versionDir(dir);
+    try (SavedModelBundle b = load(v)) {
+      MetaGraphDef mg = b.metaGraphDef();
+      out.println("savedmodel: " + v);
+      out.println("tags:       " + mg.getMetaInfoDef().getTagsList());
+      for (Map.Entry<String, SignatureDef> e : mg.getSignatureDefMap().entrySet()) {
+        out.println("signature " + e.getKey() + " (" + e.getValue().getMethodName() + ")");
+        e.getValue().getInputsMap().forEach((n, t) -> out.println("  input   " + n + "  " + describe(t)));
+        e.getValue().getOutputsMap().forEach((n, t) -> out.println("  output  " + n + "  " + describe(t)));
+      }
+      Path meta = v.getParent().resolve(SavedModelExporter.MODEL_JSON);
+      if (Files.exists(meta)) out.println("metadata:   " + meta);
+    }
+    return Main.OK;
+  }
+
+  private static String describe(TensorInfo t) {
+    StringBuilder s = new StringBuilder(t.getDtype().name().replace("DT_", "").toLowerCase()).append(" [");
+    TensorShapeProto shape = t.getTensorShape();
+    if (shape.getUnknownRank()) return s.append("?]").toString();
+    for (int i = 0; i < shape.getDimCount(); i++) {
+      if (i > 0) s.append(", ");
+      s.append(shape.getDim(i).getSize());
+    }
+    return s.append("]").toString();
   }
 }

@@ -14,7 +14,10 @@ import java.util.List;
  * image: decode (JPEG, PNG, GIF, BMP; forced to {@code in_chans} channels), resize the shorter side
  * to {@link #resizeSize()} with antialiased bicubic interpolation (as PIL / torchvision
  * {@code Resize(resize_size, BICUBIC)}), centre crop {@link #size()} x {@link #size()}, scale to
- * [0, 1], normalise with {@link #mean()} / {@link #std()} per channel.
+ * then optionally zero-pad {@link #pad()} pixels on every side and upsample by {@link #upsample()} with
+ * nearest neighbour (small-image models such as the Fashion-MNIST one: 28 → pad 2 → 32 → ×2 → 64),
+ * scale to [0, 1], normalise with {@link #mean()} / {@link #std()} per channel. The network sees
+ * {@link #inputSize()} = (size + 2·pad)·upsample pixels a side.
  *
  * @param size       side of the square crop the network sees (a multiple of 32, at least 32)
  * @param cropPct    size / shorter side after resizing (official: 0.875, i.e. 224 of 256)
@@ -22,8 +25,11 @@ import java.util.List;
  *                   evaluation code computes it ({@code int((256 / 224) * input_size)})
  * @param mean       per-channel mean in [0, 1] units, one entry per input channel
  * @param std        per-channel standard deviation, one entry per input channel
+ * @param pad        pixels of value 0 added on every side of the raw crop (0 = none)
+ * @param upsample   nearest-neighbour upsampling factor after padding (1 = none)
  */
-public record Preprocessing(int size, double cropPct, int resizeSize, List<Double> mean, List<Double> std) {
+public record Preprocessing(int size, double cropPct, int resizeSize, List<Double> mean, List<Double> std,
+    int pad, int upsample) {
 
   /** timm / torchvision IMAGENET_DEFAULT_MEAN and _STD. */
   public static final List<Double> IMAGENET_MEAN = List.of(0.485, 0.456, 0.406);
@@ -44,7 +50,17 @@ public record Preprocessing(int size, double cropPct, int resizeSize, List<Doubl
 
   /** {@code size} / {@code cropPct} with the resize side derived as the official code does. */
   public static Preprocessing of(int size, double cropPct, List<Double> mean, List<Double> std) {
-    return new Preprocessing(size, cropPct, resizeSideFor(size, cropPct), mean, std);
+    return new Preprocessing(size, cropPct, resizeSideFor(size, cropPct), mean, std, 0, 1);
+  }
+
+  /** Side of the square the network sees: (size + 2·pad)·upsample. */
+  public int inputSize() {
+    return (size + 2 * pad) * upsample;
+  }
+
+  /** A copy that zero-pads {@code pad} pixels a side and upsamples by {@code factor} (nearest) after the crop. */
+  public Preprocessing withPadAndUpsample(int padPixels, int factor) {
+    return new Preprocessing(size, cropPct, resizeSize, mean, std, padPixels, factor);
   }
 
   /** The official ImageNet evaluation transform (224 crop of 256, ImageNet mean/std) for {@code inChans} channels. */
@@ -59,7 +75,7 @@ public record Preprocessing(int size, double cropPct, int resizeSize, List<Doubl
 
   /** A copy at another crop size, same crop_pct / mean / std. */
   public Preprocessing withSize(int newSize) {
-    return of(newSize, cropPct, mean, std);
+    return of(newSize, cropPct, mean, std).withPadAndUpsample(pad, upsample);
   }
 
   /** {@code floor(size / cropPct)}, guarded against float error (224 / 0.875 = 256). */
@@ -76,8 +92,14 @@ public record Preprocessing(int size, double cropPct, int resizeSize, List<Doubl
     if (c != 1 && c != 3) {
       throw new BadInputException("preprocessing: images can be decoded to 1 or 3 channels, the model takes " + c);
     }
-    if (size < RestConfig.STRIDE || size % RestConfig.STRIDE != 0) {
-      throw new BadInputException("preprocessing: size " + size + " must be a multiple of 32 and at least 32");
+    if (pad < 0 || upsample < 1 || size < 1) {
+      throw new BadInputException("preprocessing: size >= 1, pad >= 0 and upsample >= 1 needed, got size " + size
+          + ", pad " + pad + ", upsample " + upsample);
+    }
+    int in = inputSize();
+    if (in < RestConfig.STRIDE || in % RestConfig.STRIDE != 0) {
+      throw new BadInputException("preprocessing: the network input (size + 2 pad) * upsample = " + in
+          + " must be a multiple of 32 and at least 32");
     }
     if (!(cropPct > 0 && cropPct <= 1)) {
       throw new BadInputException("preprocessing: crop_pct must be in (0, 1], got " + cropPct);
@@ -110,6 +132,12 @@ public record Preprocessing(int size, double cropPct, int resizeSize, List<Doubl
     n.put("interpolation", INTERPOLATION);
     n.put("interpolation_detail", "antialiased Keys cubic (a = -0.5), horizontal then vertical pass, each rounded to"
         + " uint8 as PIL's Image.resize(BICUBIC) does; TF op ScaleAndTranslate(kernel_type=keyscubic, antialias=true)");
+    n.put("pad", pad);
+    n.put("upsample", upsample);
+    n.put("input_size", inputSize());
+    if (pad > 0 || upsample > 1) {
+      n.put("pad_upsample", "after the crop: zero-pad pad pixels a side (raw value 0), then nearest-neighbour x upsample");
+    }
     n.put("scale", "x / 255");
     ArrayNode m = n.putArray("mean");
     mean.forEach(m::add);
@@ -129,7 +157,7 @@ public record Preprocessing(int size, double cropPct, int resizeSize, List<Doubl
     double cropPct = n.has("crop_pct") ? n.get("crop_pct").asDouble() : DEFAULT_CROP_PCT;
     int resize = n.has("resize_size") ? n.get("resize_size").asInt() : resizeSideFor(size, cropPct);
     return new Preprocessing(size, cropPct, resize, doubles(n.get("mean"), source + ": preprocessing.mean"),
-        doubles(n.get("std"), source + ": preprocessing.std"));
+        doubles(n.get("std"), source + ": preprocessing.std"), n.path("pad").asInt(0), n.path("upsample").asInt(1));
   }
 
   private static List<Double> doubles(JsonNode a, String what) {

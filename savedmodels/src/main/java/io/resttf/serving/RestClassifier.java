@@ -307,7 +307,7 @@ public final class RestClassifier implements AutoCloseable {
   public HostTensor preprocess(List<ImageInput> images) {
     requireSignature(PREPROCESS_IMAGES);
     if (images.isEmpty()) {
-      return HostTensor.ofFloats(new long[] {0, preprocessing.size(), preprocessing.size(), config.inChans()}, new float[0]);
+      return HostTensor.ofFloats(new long[] {0, preprocessing.inputSize(), preprocessing.inputSize(), config.inChans()}, new float[0]);
     }
     checkOpen();
     SignatureDef sig = signatures.get(PREPROCESS_IMAGES);

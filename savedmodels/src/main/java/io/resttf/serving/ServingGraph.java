@@ -152,7 +152,7 @@ final class ServingGraph {
   /** string [N] → float32 [N, size, size, c], one image at a time in a while loop. */
   @SuppressWarnings("unchecked")
   private static Operand<TFloat32> preprocessBatch(Graph g, Ops tf, Operand<TString> images, Preprocessing pre, int c) {
-    int s = pre.size();
+    int s = pre.inputSize();
     Ops pt = tf.withSubScope("preprocess");
     Operand<TInt32> n = pt.reshape(pt.shape(images), pt.constant(new int[0]));
     Operand<TInt32> elementShape = pt.constant(new int[] {s, s, c});
@@ -256,6 +256,17 @@ final class ServingGraph {
     Operand<TInt32> left = halfToEven(b, b.math.sub(ow, b.constant(s)));
     Operand<TInt32> begin = b.stack(List.of(zero, top, left, zero));
     Operand<TFloat32> crop = b.reshape(b.slice(x, begin, b.constant(new int[] {1, s, s, c})), b.constant(new int[] {s, s, c}));
+    if (pre.pad() > 0) {
+      int p = pre.pad();
+      crop = b.pad(crop, b.constant(new int[][] {{p, p}, {p, p}, {0, 0}}), b.constant(0f));
+    }
+    if (pre.upsample() > 1) {
+      // nearest neighbour: [n,n,c] -> [n,1,n,1,c] -> tile -> [n·u, n·u, c]
+      int n = s + 2 * pre.pad(), u = pre.upsample();
+      Operand<TFloat32> e = b.reshape(crop, b.constant(new int[] {n, 1, n, 1, c}));
+      e = b.tile(e, b.constant(new int[] {1, u, 1, u, 1}));
+      crop = b.reshape(e, b.constant(new int[] {n * u, n * u, c}));
+    }
 
     // ToTensor then Normalize, in float32 and in that order.
     float[] mean = new float[c], std = new float[c];
