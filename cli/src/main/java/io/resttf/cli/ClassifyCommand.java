@@ -64,7 +64,7 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         for (RestClassifier.ImageResult r : c.classifyEach(inputs)) {
           if (!r.ok()) {
-            err.println("rest-tf: " + r.error());
+            err.println("rest-tf: " + r.image() + ": " + r.error());
             failed++;
             continue;
           }

@@ -3,6 +3,8 @@ package io.resttf.cli;
 import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
+import io.resttf.serving.ExportMetadata;
+import io.resttf.serving.SavedModelExporter;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -22,10 +24,14 @@ import picocli.CommandLine.Spec;
     description = {
       "Converts an official checkpoint (.pth or .safetensors) into DIR: config.json, checkpoint/model.ckpt.*",
       "(a TF Saver checkpoint, loadable by Session.restore; variables named by official keys) and",
-      "conversion.json (source, SHA-256, format, wrapper, fresh variables). DIR is written atomically.",
+      "conversion.json (source, SHA-256, format, wrapper, fresh variables) and saved_model/1/ (a SavedModel",
+      "for TF Serving, as export writes it). DIR is written atomically.",
       "Without --variant or --config the model is detected from the weights."
     })
 final class ConvertCommand implements Callable<Integer> {
+  /** Name of the SavedModel inside a conversion directory. */
+  static final String SAVED_MODEL = "saved_model";
+
   @Spec CommandSpec spec;
 
   @ArgGroup(exclusive = true, multiplicity = "0..1")
@@ -61,14 +67,17 @@ final class ConvertCommand implements Callable<Integer> {
     }
     Conversion c = load(new Conversion.Request(checkpoint, config, ema, dropP, allowP));
     try (RestModel m = c.model()) {
-      c.writeTfCheckpoint(out, force);
+      // the same directory also gets a SavedModel (saved_model/1/...), through the export code
+      c.writeTfCheckpoint(out, force, tmp -> new SavedModelExporter(tmp).export(SAVED_MODEL, m.config(),
+          m.stateDict(), ExportMetadata.forCheckpoint(checkpoint),
+          SavedModelExporter.Options.DEFAULT.withVersion(1)));
       o.println("source:   " + checkpoint + " (" + c.weights().format() + ", " + c.weights().wrapper() + ")");
       o.println("model:    " + (c.detection() != null ? c.detection().describe() + " (detected)" : model.describe()));
       o.printf("loaded:   %d tensors, %,d parameters%n", c.report().loaded(), m.network().params().numParameters());
       if (!c.report().dropped().isEmpty()) o.println("dropped:  " + c.report().dropped());
       if (!c.report().fresh().isEmpty()) o.println("fresh:    " + c.report().fresh() + " (fresh initialisation)");
       o.println("wrote:    " + out + "/{" + Conversion.CONFIG_FILE + ", " + Conversion.CHECKPOINT_PREFIX + ".*, "
-          + Conversion.REPORT_FILE + "}");
+          + Conversion.REPORT_FILE + ", " + SAVED_MODEL + "/1/}");
     }
     return Main.OK;
   }

@@ -45,6 +45,7 @@ class ConvertAndInspectTest {
     assertTrue(o.contains("'module.' prefixes stripped"), o);
     assertTrue(Files.exists(out.resolve("config.json")));
     assertTrue(Files.exists(out.resolve("conversion.json")));
+    assertTrue(Files.exists(out.resolve("saved_model/1/saved_model.pb")), "convert writes a SavedModel too");
     try (RestModel m = Conversion.openTfCheckpoint(out)) {
       HostTensor x = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_1.npy")));
       float[] got = m.forward(x).logits().toFloats();

@@ -75,8 +75,14 @@ public record Conversion(RestModel model, CheckpointFiles.LoadedWeights weights,
    * (source file, SHA-256, format, wrapper, fresh variables).
    */
   public void writeTfCheckpoint(Path dir, boolean replace) {
+    writeTfCheckpoint(dir, replace, tmp -> { });
+  }
+
+  /** As {@link #writeTfCheckpoint(Path, boolean)}, with more content (e.g. a SavedModel) written into the same atomic directory. */
+  public void writeTfCheckpoint(Path dir, boolean replace, AtomicDirectory.Builder more) {
     String sha = sha256(source);
     AtomicDirectory.write(dir, replace, tmp -> {
+      more.build(tmp);
       Files.writeString(tmp.resolve(CONFIG_FILE), config().toJson());
       Files.createDirectories(tmp.resolve(CHECKPOINT_PREFIX).getParent());
       model.saveCheckpoint(tmp.resolve(CHECKPOINT_PREFIX));

@@ -11,7 +11,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.LongConsumer;
 
 /**
  * The legacy (torch < 1.6) format: five pickles back to back (magic number, protocol version 1001, sys_info,
@@ -21,8 +20,6 @@ import java.util.function.LongConsumer;
  */
 final class TorchLegacySource implements TorchStorageSource {
   static final BigInteger MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
-  private static final int CHUNK = 1 << 20;
-
   private final TorchReadContext ctx;
   private final FileChannel ch;
   private ByteOrder order = ByteOrder.LITTLE_ENDIAN;
@@ -206,14 +203,17 @@ final class TorchLegacySource implements TorchStorageSource {
   }
 
   @Override
-  public void read(String key, byte[] dest, LongConsumer chunkRead) throws IOException {
+  public void stream(String key, ByteBuffer buf, ChunkSink sink) throws IOException {
+    TorchStorageRef root = roots.get(key);
     long pos = dataOffsets.get(key);
-    int off = 0;
-    while (off < dest.length) {
-      int len = Math.min(CHUNK, dest.length - off);
-      readAt(ByteBuffer.wrap(dest, off, len), pos + off);
-      off += len;
-      chunkRead.accept(len);
+    long bytes = root.numel() * root.dtype().itemSize;
+    for (long done = 0; done < bytes; ) {
+      buf.clear().limit((int) Math.min(buf.capacity(), bytes - done));
+      readAt(buf, pos + done);
+      buf.flip();
+      int n = buf.limit();
+      sink.accept(buf, done);
+      done += n;
     }
   }
 

@@ -15,14 +15,18 @@ import java.util.Map;
 
 /**
  * Turns tensor views into {@link HostTensor}s: reads each needed root storage once (in the order tensors
- * first use it), copies every view of it out with its offset and strides, and drops the storage bytes before
- * the next. Half and bfloat16 widen to float32 exactly; float64 stays double; integers and bools become longs.
- * Sizes are checked before anything is allocated.
+ * first use it) in {@link #CHUNK}-byte chunks through one reused direct buffer, and copies every view of it
+ * out with its offset and strides. Contiguous views (the usual case) are filled straight from each chunk, so a
+ * storage's bytes are never held whole; a storage with a strided view is collected into one byte array first,
+ * dropped before the next. Half and bfloat16 widen to float32 exactly; float64 stays double; integers and
+ * bools become longs. Sizes are checked before anything is allocated.
  */
 final class TorchMaterializer {
   /** Java arrays hold at most about this many elements. */
   static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
   private static final long REPORT_EVERY = 1 << 20;
+  /** Bytes read from the file at a time (a multiple of 8, so chunks hold whole elements). */
+  static final int CHUNK = 1 << 20;
   private static final float[] HALF = new float[1 << 16];
 
   static {
@@ -68,20 +72,53 @@ final class TorchMaterializer {
     HostTensor[] out = new HostTensor[refs.size()];
     long[] done = {0, 0}; // bytes read, bytes at last report
     final long grandTotal = total;
+    ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK).order(src.order());
     for (Map.Entry<String, List<Integer>> group : byRoot.entrySet()) {
       TorchStorageRef root = src.root(group.getKey());
       ctx.entry = root.entry();
-      byte[] data = new byte[(int) (root.numel() * root.dtype().itemSize)];
-      src.read(group.getKey(), data, n -> {
-        done[0] += n;
-        if (progress != null && done[0] - done[1] >= REPORT_EVERY) {
-          done[1] = done[0];
-          progress.bytesRead(done[0], grandTotal);
+      TorchDType dt = root.dtype();
+      List<Integer> members = group.getValue();
+      boolean contiguous = true;
+      for (int i : members) {
+        contiguous &= refs.get(i).isContiguous();
+      }
+      if (contiguous) {
+        // the common case: every view is a run of consecutive elements, copied straight out of each chunk
+        Object[] arrays = new Object[members.size()];
+        long[] starts = new long[members.size()];
+        int[] sizes = new int[members.size()];
+        for (int j = 0; j < arrays.length; j++) {
+          TorchTensorRef t = refs.get(members.get(j));
+          sizes[j] = (int) t.numel();
+          arrays[j] = newArray(dt, sizes[j]);
+          starts[j] = t.storage().elemOffset() + t.offset();
         }
-      });
-      ByteBuffer bb = ByteBuffer.wrap(data).order(src.order());
-      for (int i : group.getValue()) {
-        out[i] = convert(bb, refs.get(i));
+        src.stream(group.getKey(), buf, (chunk, offset) -> {
+          long first = offset / dt.itemSize;
+          int count = chunk.limit() / dt.itemSize;
+          for (int j = 0; j < arrays.length; j++) {
+            long from = Math.max(first, starts[j]);
+            long to = Math.min(first + count, starts[j] + sizes[j]);
+            if (from < to) {
+              copy(dt, chunk, (int) (from - first), arrays[j], (int) (from - starts[j]), (int) (to - from));
+            }
+          }
+          report(done, chunk.limit(), progress, grandTotal);
+        });
+        for (int j = 0; j < arrays.length; j++) {
+          int i = members.get(j);
+          out[i] = wrap(dt, refs.get(i).shape(), arrays[j]);
+        }
+      } else {
+        byte[] data = new byte[(int) (root.numel() * dt.itemSize)];
+        src.stream(group.getKey(), buf, (chunk, offset) -> {
+          chunk.get(0, data, (int) offset, chunk.limit());
+          report(done, chunk.limit(), progress, grandTotal);
+        });
+        ByteBuffer bb = ByteBuffer.wrap(data).order(src.order());
+        for (int i : members) {
+          out[i] = convert(bb, refs.get(i));
+        }
       }
     }
     if (progress != null) {
@@ -92,6 +129,86 @@ final class TorchMaterializer {
       result.put(keys.get(i), out[i]);
     }
     return result;
+  }
+
+  private static void report(long[] done, int n, CheckpointFiles.ReadProgress progress, long total) {
+    done[0] += n;
+    if (progress != null && done[0] - done[1] >= REPORT_EVERY) {
+      done[1] = done[0];
+      progress.bytesRead(done[0], total);
+    }
+  }
+
+  /** The Java array a tensor of {@code dt} is held in: float[] (F32, F16, BF16), double[] (F64), else long[]. */
+  private static Object newArray(TorchDType dt, int n) {
+    switch (dt) {
+      case F32:
+      case F16:
+      case BF16:
+        return new float[n];
+      case F64:
+        return new double[n];
+      default:
+        return new long[n];
+    }
+  }
+
+  private static HostTensor wrap(TorchDType dt, long[] shape, Object array) {
+    switch (dt) {
+      case F32:
+      case F16:
+      case BF16:
+        return HostTensor.ofFloats(dt.label, shape, (float[]) array);
+      case F64:
+        return HostTensor.ofDoubles(shape, (double[]) array);
+      default:
+        return HostTensor.ofLongs(dt.label, shape, (long[]) array);
+    }
+  }
+
+  /**
+   * Converts {@code n} consecutive elements of {@code chunk} (in the source's byte order), from element
+   * {@code from}, into {@code dst} at {@code at}.
+   */
+  static void copy(TorchDType dt, ByteBuffer chunk, int from, Object dst, int at, int n) {
+    switch (dt) {
+      case F32:
+        chunk.asFloatBuffer().get(from, (float[]) dst, at, n);
+        return;
+      case F64:
+        chunk.asDoubleBuffer().get(from, (double[]) dst, at, n);
+        return;
+      case I64:
+        chunk.asLongBuffer().get(from, (long[]) dst, at, n);
+        return;
+      case F16:
+      case BF16: {
+        float[] o = (float[]) dst;
+        boolean half = dt == TorchDType.F16;
+        for (int i = 0; i < n; i++) {
+          int bits = chunk.getShort((from + i) * 2) & 0xffff;
+          o[at + i] = half ? HALF[bits] : Float.intBitsToFloat(bits << 16);
+        }
+        return;
+      }
+      case I32: {
+        long[] o = (long[]) dst;
+        for (int i = 0; i < n; i++) o[at + i] = chunk.getInt((from + i) * 4);
+        return;
+      }
+      case I16: {
+        long[] o = (long[]) dst;
+        for (int i = 0; i < n; i++) o[at + i] = chunk.getShort((from + i) * 2);
+        return;
+      }
+      default: { // one-byte types
+        long[] o = (long[]) dst;
+        for (int i = 0; i < n; i++) {
+          byte v = chunk.get(from + i);
+          o[at + i] = dt == TorchDType.U8 ? (v & 0xff) : dt == TorchDType.BOOL ? (v != 0 ? 1 : 0) : v;
+        }
+      }
+    }
   }
 
   /** Copies one view out of its root storage's bytes. */

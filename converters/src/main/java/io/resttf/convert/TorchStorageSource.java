@@ -2,8 +2,8 @@ package io.resttf.convert;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.function.LongConsumer;
 
 /**
  * Where the raw bytes of a torch file's storages live (zip entries or the legacy file's tail), after its
@@ -18,9 +18,19 @@ interface TorchStorageSource extends Closeable {
   /** The root storage named {@code key} by the pickle, as declared (dtype, element count, entry name). */
   TorchStorageRef root(String key);
 
+  /** Receives a storage's bytes one chunk at a time. */
+  @FunctionalInterface
+  interface ChunkSink {
+    /**
+     * {@code chunk} holds the storage's bytes from byte {@code offset} on, from index 0 to its limit; the sink
+     * must not keep it (the buffer is refilled for the next chunk).
+     */
+    void accept(ByteBuffer chunk, long offset) throws IOException;
+  }
+
   /**
-   * Fills {@code dest} (exactly the root storage's bytes) from the file, reporting each chunk's size to
-   * {@code chunkRead}; throws if the file holds fewer bytes.
+   * Streams exactly the root storage's bytes through {@code buf} (whose capacity is a multiple of 8): every
+   * chunk but the last fills the buffer, so chunks hold whole elements. Throws if the file holds fewer bytes.
    */
-  void read(String key, byte[] dest, LongConsumer chunkRead) throws IOException;
+  void stream(String key, ByteBuffer buf, ChunkSink sink) throws IOException;
 }
