@@ -21,6 +21,9 @@ import java.util.zip.ZipFile;
  * per storage, raw little-endian bytes), {@code <root>/byteorder} (optional). The root folder name varies
  * ("archive", or the file's base name in older torch). Entries are STORED with data descriptors, which
  * {@link ZipFile} (central directory) reads and {@code ZipInputStream} cannot.
+ * Storages are read with positional reads straight from the file at their data offsets (found in the central
+ * directory and local headers, which {@link ZipFile} does not expose), so no bytes are copied through a zip
+ * stream; a deflated entry, or an archive whose layout cannot be followed, is read through {@link ZipFile}.
  */
 final class TorchZipSource implements TorchStorageSource {
   /** Largest plausible inflate ratio for a (non-torch) deflated entry; bounds allocation on forged sizes. */
