@@ -179,7 +179,11 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("runs:        %d warm-up, %d timed%n", warmup, iters);
     out.printf("latency:     median %.2f ms, p90 %.2f ms, min %.2f ms, mean %.2f ms (per batch)%n",
         percentile(sorted, 50), percentile(sorted, 90), sorted[0], total / ms.length);
-    out.printf("throughput:  %.2f images/s%n", batch * ms.length / (total / 1000.0));
+    double imagesPerSecond = batch * ms.length / (total / 1000.0);
+    out.printf("throughput:  %.2f images/s%n", imagesPerSecond);
+    // arithmetic rate: 2 FLOPs per multiply-accumulate of the convolutions, linears and attention products
+    out.printf(java.util.Locale.ROOT, "compute:     %.1f GFLOP/s (%.2f GMACs per image)%n",
+        2 * io.resttf.model.Flops.macs(config, size, size) * imagesPerSecond / 1e9, io.resttf.model.Flops.macs(config, size, size) / 1e9);
   }
 
   /** Nearest-rank percentile of sorted values. */

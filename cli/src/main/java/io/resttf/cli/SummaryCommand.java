@@ -71,6 +71,8 @@ final class SummaryCommand implements Callable<Integer> {
       out.printf(fmt, e.getKey(), "", "", "", "", "", "", String.format("%,d", e.getValue()));
     }
     out.println();
+    out.printf(java.util.Locale.ROOT, "MACs at 224x224: %.2f G (conv, linear, attention products)%n",
+        io.resttf.model.Flops.macs(config, 224, 224) / 1e9);
     out.println("parameters: " + params.numParameters());
   }
 
