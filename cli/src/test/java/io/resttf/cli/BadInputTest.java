@@ -223,7 +223,7 @@ class BadInputTest {
   @Test
   void unknownOptionAndVerb() {
     CliRun.of("summary", "--variant", "rest_lite", "--frobnicate").badInput("--frobnicate");
-    CliRun.of("train").badInput("train");
+    CliRun.of("frobnicate").badInput("frobnicate");
   }
 
   @Test

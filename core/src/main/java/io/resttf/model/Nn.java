@@ -1,7 +1,9 @@
 package io.resttf.model;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
@@ -10,6 +12,7 @@ import org.tensorflow.op.math.Mean;
 import org.tensorflow.op.train.BatchMatMul;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
 
 /**
  * The layers both families are made of, written with TF ops on NHWC tensors. Each method takes the
@@ -18,16 +21,25 @@ import org.tensorflow.types.TInt32;
  *
  * <p>Padding is always explicit ({@code Pad} + VALID): PyTorch pads symmetrically while TF's SAME
  * does not for stride 2, and EXPLICIT padding breaks gradients and oneDNN fusions on this stack.
+ *
+ * <p>With a {@link RestNetwork.Training} spec the layers that behave differently in training do so
+ * (BatchNorm, drop path, dropout); without one (inference) they add exactly the inference ops.
  */
 final class Nn {
   final Ops tf;
   final Params params;
   final RestConfig config;
+  /** Null for inference. */
+  final RestNetwork.Training training;
+  /** Training mode: new values of BatchNorm running statistics, by official key. */
+  final Map<String, Operand<TFloat32>> bufferUpdates = new LinkedHashMap<>();
+  private int dropoutSites;
 
-  Nn(Ops tf, Params params, RestConfig config) {
+  Nn(Ops tf, Params params, RestConfig config, RestNetwork.Training training) {
     this.tf = tf;
     this.params = params;
     this.config = config;
+    this.training = training;
   }
 
   // ---- shapes ----
@@ -112,16 +124,62 @@ final class Nn {
     return tf.math.add(tf.math.mul(tf.math.mul(centered, inv), gamma), beta);
   }
 
-  /** nn.BatchNorm2d(dim) in evaluation mode: running statistics. */
+  /**
+   * nn.BatchNorm2d(dim): in evaluation mode (inference) on the running statistics; in training mode,
+   * where the spec says so, on the batch statistics over (B, H, W) with the biased variance, recording
+   * the running averages' new values (momentum 0.1, unbiased variance, as PyTorch).
+   */
   Operand<TFloat32> batchNorm(Operand<TFloat32> x, String prefix, int dim) {
     Operand<TFloat32> gamma = params.get(prefix + ".weight", dim);
     Operand<TFloat32> beta = params.get(prefix + ".bias", dim);
     Operand<TFloat32> mean = params.get(prefix + ".running_mean", dim);
     Operand<TFloat32> var = params.get(prefix + ".running_var", dim);
+    if (training != null && training.batchStatistics(prefix)) {
+      return batchNormTraining(x, prefix, gamma, beta, mean, var);
+    }
     // y = x * scale + shift with scale = gamma / sqrt(var + eps), shift = beta - mean * scale
     Operand<TFloat32> scale = tf.math.mul(gamma, tf.math.rsqrt(tf.math.add(var, scalar(RestConfig.BATCH_NORM_EPS))));
     Operand<TFloat32> shift = tf.math.sub(beta, tf.math.mul(mean, scale));
     return tf.nn.biasAdd(tf.math.mul(x, scale), shift);
+  }
+
+  private Operand<TFloat32> batchNormTraining(Operand<TFloat32> x, String prefix, Operand<TFloat32> gamma,
+      Operand<TFloat32> beta, Operand<TFloat32> runningMean, Operand<TFloat32> runningVar) {
+    Operand<TInt32> axes = ints(0, 1, 2);
+    Operand<TFloat32> mean = tf.math.mean(x, axes, Mean.keepDims(false));
+    Operand<TFloat32> centered = tf.math.sub(x, mean);
+    Operand<TFloat32> var = tf.math.mean(tf.math.square(centered), axes, Mean.keepDims(false));
+    Operand<TFloat32> scale = tf.math.mul(gamma, tf.math.rsqrt(tf.math.add(var, scalar(RestConfig.BATCH_NORM_EPS))));
+    Operand<TFloat32> y = tf.nn.biasAdd(tf.math.mul(centered, scale), beta);
+
+    // running statistics, outside the gradient: n / (n - 1) makes the variance unbiased
+    double m = RestNetwork.Training.BATCH_NORM_MOMENTUM;
+    Operand<TFloat32> n = tf.dtypes.cast(tf.prod(dims(x, 0, 3), ints(0)), TFloat32.class);
+    Operand<TFloat32> unbiased = tf.math.mul(tf.stopGradient(var),
+        tf.math.div(n, tf.math.maximum(tf.math.sub(n, scalar(1)), scalar(1))));
+    bufferUpdates.put(prefix + ".running_mean",
+        tf.math.add(tf.math.mul(runningMean, scalar(1 - m)), tf.math.mul(tf.stopGradient(mean), scalar(m))));
+    bufferUpdates.put(prefix + ".running_var",
+        tf.math.add(tf.math.mul(runningVar, scalar(1 - m)), tf.math.mul(unbiased, scalar(m))));
+    return y;
+  }
+
+  /** Training only: {@code branch} times its per-sample keep mask ([B], 0 or 1/keep_prob); as is otherwise. */
+  Operand<TFloat32> dropPath(Operand<TFloat32> branch, Operand<TFloat32> keep) {
+    if (keep == null) return branch;
+    return tf.math.mul(branch, tf.reshape(keep, ints(-1, 1, 1, 1)));
+  }
+
+  /** Training only: dropout at {@code rate} (inverted: kept entries scaled by 1/(1-rate)); as is otherwise. */
+  Operand<TFloat32> dropout(Operand<TFloat32> x, double rate) {
+    if (training == null || !(rate > 0)) return x;
+    int site = dropoutSites++;
+    Operand<TInt64> seed = tf.math.add(training.dropoutSeed(), tf.constant(new long[] {0, site}));
+    Operand<TFloat32> u = tf.random.statelessRandomUniform(tf.shape(x), seed, TFloat32.class);
+    float keep = (float) (1 - rate);
+    // u in [0, 1): kept when u < keep, i.e. floor(keep + u) == 1 as timm/torch draw it
+    Operand<TFloat32> mask = tf.math.floor(tf.math.add(u, tf.constant(keep)));
+    return tf.math.mul(tf.math.div(x, tf.constant(keep)), mask);
   }
 
   /** Pixel attention PA(x) = x · sigmoid(depthwise conv3×3(x) + b). */
@@ -138,7 +196,18 @@ final class Nn {
 
   Operand<TFloat32> mlp(Operand<TFloat32> x, String prefix, int dim, int hidden) {
     Operand<TFloat32> h = gelu(linear(x, prefix + ".fc1", dim, hidden, true));
-    return linear(h, prefix + ".fc2", hidden, dim, true);
+    h = dropout(h, dropRate());
+    return dropout(linear(h, prefix + ".fc2", hidden, dim, true), dropRate());
+  }
+
+  /** Dropout rate after the MLP activation, fc2 and the attention projection (0 for inference). */
+  double dropRate() {
+    return training == null ? 0 : training.dropRate();
+  }
+
+  /** Dropout rate on the attention map (0 for inference). */
+  double attnDropRate() {
+    return training == null ? 0 : training.attnDropRate();
   }
 
   /**

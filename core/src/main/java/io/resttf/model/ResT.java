@@ -58,13 +58,19 @@ final class ResT implements Architecture {
     Operand<TFloat32> attn = nn.matmul(nn.tf.math.mul(q, nn.scalar(Math.pow(hd, -0.5))), k, false, true);
     if (c.headInteraction(stage)) {
       attn = headInteraction(attn, prefix, heads);
+      if (nn.training != null) {
+        // The normalised map's rows sum to 0, so attn @ v == attn @ (v - mean over tokens of v); in float32
+        // the centred form keeps the rows' rounding residue from being multiplied by v's (large) mean.
+        v = nn.tf.math.sub(v, nn.tf.math.mean(v, nn.ints(2), Mean.keepDims(true)));
+      }
     } else {
       attn = nn.tf.nn.softmax(attn);
     }
+    attn = nn.dropout(attn, nn.attnDropRate());
     Operand<TFloat32> out = nn.matmul(attn, v, false, false); // [B, heads, N, hd]
     out = nn.transpose(out, 0, 2, 1, 3);
     out = nn.tf.reshape(out, nn.tf.shape(x));
-    return nn.linear(out, prefix + ".proj", dim, dim, true);
+    return nn.dropout(nn.linear(out, prefix + ".proj", dim, dim, true), nn.dropRate());
   }
 
   /** transform_conv (1×1 conv across heads) → softmax → InstanceNorm2d(heads) without affine. */
@@ -76,11 +82,37 @@ final class ResT implements Architecture {
     Operand<TFloat32> wt = nn.tf.reshape(w, nn.ints(1, heads, heads));
     Operand<TFloat32> mixed = nn.matmul(wt, flat, true, false); // [B, h_out, N·M]
     mixed = nn.tf.math.add(mixed, nn.tf.reshape(b, nn.ints(heads, 1)));
-    Operand<TFloat32> a = nn.tf.nn.softmax(nn.tf.reshape(mixed, shape));
-    Operand<TInt32> axes = nn.ints(2, 3);
-    Operand<TFloat32> mean = nn.tf.math.mean(a, axes, Mean.keepDims(true));
-    Operand<TFloat32> centered = nn.tf.math.sub(a, mean);
+    Operand<TInt32> axes;
+    Operand<TFloat32> centered;
+    if (nn.training == null) {
+      Operand<TFloat32> a = nn.tf.nn.softmax(nn.tf.reshape(mixed, shape));
+      axes = nn.ints(2, 3);
+      Operand<TFloat32> mean = nn.tf.math.mean(a, axes, Mean.keepDims(true));
+      centered = nn.tf.math.sub(a, mean);
+    } else {
+      centered = centredSoftmax(nn.tf.reshape(mixed, shape));
+      axes = nn.ints(2, 3);
+    }
     Operand<TFloat32> var = nn.tf.math.mean(nn.tf.math.square(centered), axes, Mean.keepDims(true));
     return nn.tf.math.mul(centered, nn.tf.math.rsqrt(nn.tf.math.add(var, nn.scalar(RestConfig.INSTANCE_NORM_EPS))));
+  }
+
+  /**
+   * Training graphs: softmax(z) − 1/M over the last axis, which is what the InstanceNorm subtracts (each
+   * row of a softmax sums to 1, so the map's mean is 1/M), computed without forming the softmax:
+   * with e = exp(z − max) = 1 + u, u = expm1(z − max), softmax − 1/M = (u − mean(u)) / Σe. When the map
+   * is nearly uniform (small attention logits), softmax − 1/M in float32 keeps only the few digits the
+   * softmax has beyond 1/M, and the InstanceNorm then divides by the map's small spread; the gradients
+   * of the V path, which are small, drown in that rounding. expm1 keeps the deviations to full precision.
+   * Mathematically identical to the inference graph.
+   */
+  private Operand<TFloat32> centredSoftmax(Operand<TFloat32> z) {
+    Operand<TInt32> last = nn.ints(-1);
+    Operand<TFloat32> max = nn.tf.stopGradient(nn.tf.max(z, last, org.tensorflow.op.core.Max.keepDims(true)));
+    Operand<TFloat32> u = nn.tf.math.expm1(nn.tf.math.sub(z, max));
+    Operand<TFloat32> sum = nn.tf.math.add(nn.tf.sum(u, last, org.tensorflow.op.core.Sum.keepDims(true)),
+        nn.tf.dtypes.cast(nn.dims(z, 3, 4), TFloat32.class)); // Σe = Σ(1 + u) = M + Σu
+    Operand<TFloat32> dev = nn.tf.math.sub(u, nn.tf.math.mean(u, last, Mean.keepDims(true)));
+    return nn.tf.math.div(dev, sum);
   }
 }

@@ -148,13 +148,15 @@ public final class RestModel implements AutoCloseable {
       throw new BadInputException(sb.substring(0, sb.length() - 1));
     }
     SplittableRandom rng = new SplittableRandom(seed);
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    vars.values().forEach(p -> shapes.put(p.key(), p.officialShape()));
     List<Tensor> feeds = new ArrayList<>();
     try {
       Session.Runner runner = session.runner();
       for (Params.Param p : vars.values()) {
         HostTensor official = chosen.containsKey(p.key())
             ? chosen.get(p.key())
-            : WeightInit.init(p.key(), p.officialShape(), p.tfShape(), rng);
+            : WeightInit.init(p.key(), p.officialShape(), config.family(), shapes, rng);
         HostTensor t = WeightMapping.toTf(p.key(), official, config);
         TFloat32 tensor = TFloat32.tensorOf(Shape.of(p.tfShape()), DataBuffers.of(t.toFloats(), true, false));
         feeds.add(tensor);

@@ -1,16 +1,28 @@
 package io.resttf.model;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Predicate;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.math.Mean;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
 
 /**
  * A ResT / ResTv2 network added to a graph: input NHWC float32 of any batch size and any H, W that
  * are multiples of 32 → logits and the four stage feature maps (strides 4, 8, 16, 32; each stage's
  * last block output, before the final norm), so the network also serves as a dense-prediction
  * backbone. Variables are created uninitialised; {@link RestModel} fills them.
+ *
+ * <p>{@link #build(Ops, RestConfig, Operand)} builds the inference network. {@link #build(Ops,
+ * RestConfig, Operand, Training)} builds it in training mode: BatchNorm on batch statistics (with the
+ * new running averages as {@link #bufferUpdates()}), stochastic depth through per-sample keep masks
+ * fed from outside, dropout where asked for. No random op is added for drop path, so a training run is
+ * reproducible from the masks alone.
  */
 public final class RestNetwork {
   private final RestConfig config;
@@ -19,22 +31,144 @@ public final class RestNetwork {
   private final List<Operand<TFloat32>> stages;
   private final Operand<TFloat32> pooled;
   private final Operand<TFloat32> logits;
+  private final Map<String, Operand<TFloat32>> bufferUpdates;
 
   private RestNetwork(RestConfig config, Params params, Operand<TFloat32> input,
-      List<Operand<TFloat32>> stages, Operand<TFloat32> pooled, Operand<TFloat32> logits) {
+      List<Operand<TFloat32>> stages, Operand<TFloat32> pooled, Operand<TFloat32> logits,
+      Map<String, Operand<TFloat32>> bufferUpdates) {
     this.config = config;
     this.params = params;
     this.input = input;
     this.stages = stages;
     this.pooled = pooled;
     this.logits = logits;
+    this.bufferUpdates = bufferUpdates;
+  }
+
+  /**
+   * How to build the network for training. Immutable; {@link #standard()} is the usual training mode
+   * (every BatchNorm on batch statistics, no drop path, no dropout), {@link #evalMode()} computes what
+   * inference computes (for gradient checks against an evaluation-mode reference).
+   *
+   * <p>Every training-mode graph computes the v1 head interaction's InstanceNorm in a form that is
+   * mathematically identical to the inference graph's but keeps full float32 precision when the
+   * attention map is nearly uniform (see ResT); without it the small gradients of the V path drown in
+   * rounding.
+   */
+  public static final class Training {
+    /** PyTorch's BatchNorm momentum: running = (1 - m) · running + m · batch statistic. */
+    public static final double BATCH_NORM_MOMENTUM = 0.1;
+
+    private final Predicate<String> batchStatistics;
+    private final Operand<TFloat32> dropPathMasks;
+    private final double dropRate;
+    private final double attnDropRate;
+    private final Operand<TInt64> dropoutSeed;
+
+    private Training(Predicate<String> batchStatistics, Operand<TFloat32> dropPathMasks, double dropRate,
+        double attnDropRate, Operand<TInt64> dropoutSeed) {
+      this.batchStatistics = batchStatistics;
+      this.dropPathMasks = dropPathMasks;
+      this.dropRate = dropRate;
+      this.attnDropRate = attnDropRate;
+      this.dropoutSeed = dropoutSeed;
+    }
+
+    /** Every BatchNorm on batch statistics; no drop path, no dropout. */
+    public static Training standard() {
+      return new Training(prefix -> true, null, 0, 0, null);
+    }
+
+    /** Every BatchNorm on its running statistics (as inference); no drop path, no dropout. */
+    public static Training evalMode() {
+      return new Training(prefix -> false, null, 0, 0, null);
+    }
+
+    /**
+     * Which BatchNorm layers (by official module prefix, e.g. "stem.proj.1") use batch statistics and
+     * update their running averages; the others use their running statistics (e.g. frozen layers).
+     */
+    public Training withBatchStatistics(Predicate<String> bnPrefixes) {
+      return new Training(Objects.requireNonNull(bnPrefixes), dropPathMasks, dropRate, attnDropRate, dropoutSeed);
+    }
+
+    /**
+     * Stochastic depth: {@code masks} is [{@link #numDropPathMasks}(config), batch] float32; row 2·i
+     * multiplies the attention branch of block i (blocks numbered across stages), row 2·i + 1 its MLP
+     * branch, per sample. Entries are 0 (dropped) or 1 / keep_prob (kept), as timm's DropPath scales.
+     */
+    public Training withDropPath(Operand<TFloat32> masks) {
+      return new Training(batchStatistics, Objects.requireNonNull(masks), dropRate, attnDropRate, dropoutSeed);
+    }
+
+    /**
+     * Dropout as the official ResT code places it: {@code rate} after the MLP activation, after fc2 and
+     * after the attention projection; {@code attnRate} on the attention map. Masks come from stateless
+     * random ops seeded by {@code seed} ([2] int64, fed per step), so they are reproducible.
+     */
+    public Training withDropout(double rate, double attnRate, Operand<TInt64> seed) {
+      if (!(rate >= 0 && rate < 1) || !(attnRate >= 0 && attnRate < 1)) {
+        throw new IllegalArgumentException("dropout rates must be in [0, 1)");
+      }
+      return new Training(batchStatistics, dropPathMasks, rate, attnRate,
+          rate > 0 || attnRate > 0 ? Objects.requireNonNull(seed) : null);
+    }
+
+    boolean batchStatistics(String bnPrefix) {
+      return batchStatistics.test(bnPrefix);
+    }
+
+    Operand<TFloat32> dropPathMasks() {
+      return dropPathMasks;
+    }
+
+    double dropRate() {
+      return dropRate;
+    }
+
+    double attnDropRate() {
+      return attnDropRate;
+    }
+
+    Operand<TInt64> dropoutSeed() {
+      return dropoutSeed;
+    }
+  }
+
+  /** Rows of the drop-path mask input: two per block (attention branch, MLP branch). */
+  public static int numDropPathMasks(RestConfig config) {
+    return 2 * config.totalBlocks();
+  }
+
+  /**
+   * Drop probability of each block (numbered across stages), as the official code spaces them:
+   * {@code torch.linspace(0, drop_path_rate, sum(depths))} in float32.
+   */
+  public static double[] dropPathRates(RestConfig config, double dropPathRate) {
+    int n = config.totalBlocks();
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      // torch.linspace: start + i * step for the first half, end - (n - 1 - i) * step for the rest, in float32
+      float step = n == 1 ? 0f : (float) dropPathRate / (n - 1);
+      float v = i < n / 2 ? 0f + step * i : (float) dropPathRate - step * (n - 1 - i);
+      out[i] = n == 1 ? 0.0 : (double) v;
+    }
+    return out;
   }
 
   /** Builds the network on {@code input} ([B,H,W,in_chans] float32) in {@code tf}'s scope. */
   public static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input) {
+    return build(tf, config, input, null);
+  }
+
+  /**
+   * Builds the network in training mode ({@code training} null = inference, exactly as {@link
+   * #build(Ops, RestConfig, Operand)}).
+   */
+  public static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input, Training training) {
     config.validate();
     Params params = new Params(tf, config);
-    Nn nn = new Nn(tf, params, config);
+    Nn nn = new Nn(tf, params, config, training);
     Architecture arch = Architecture.of(nn);
 
     Operand<TFloat32>[] stageOut = forwardFeatures(nn, arch, input);
@@ -45,7 +179,8 @@ public final class RestNetwork {
     if (config.numClasses() > 0) {
       logits = nn.linear(pooled, "head", config.dim(last), config.numClasses(), true);
     }
-    return new RestNetwork(config, params, input, List.of(stageOut), pooled, logits);
+    return new RestNetwork(config, params, input, List.of(stageOut), pooled, logits,
+        Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)));
   }
 
   @SuppressWarnings("unchecked")
@@ -53,23 +188,31 @@ public final class RestNetwork {
     RestConfig c = nn.config;
     Operand<TFloat32>[] out = new Operand[RestConfig.NUM_STAGES];
     Operand<TFloat32> x = arch.stem(input);
+    List<? extends Operand<TFloat32>> masks = null;
+    if (nn.training != null && nn.training.dropPathMasks() != null) {
+      masks = nn.tf.unstack(nn.training.dropPathMasks(), (long) numDropPathMasks(c)).output();
+    }
+    int blockIndex = 0;
     for (int s = 0; s < RestConfig.NUM_STAGES; s++) {
       if (s > 0) x = arch.patchEmbed(x, s);
       for (int i = 0; i < c.depth(s); i++) {
-        x = block(nn, arch, x, "stage" + (s + 1) + "." + i, s);
+        x = block(nn, arch, x, "stage" + (s + 1) + "." + i, s,
+            masks == null ? null : masks.get(2 * blockIndex), masks == null ? null : masks.get(2 * blockIndex + 1));
+        blockIndex++;
       }
       out[s] = nn.tf.identity(x);
     }
     return out;
   }
 
-  /** Pre-norm transformer block: x + attn(LN(x)), then x + mlp(LN(x)). */
-  private static Operand<TFloat32> block(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix, int stage) {
+  /** Pre-norm transformer block: x + attn(LN(x)), then x + mlp(LN(x)); each branch through drop path in training. */
+  private static Operand<TFloat32> block(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix, int stage,
+      Operand<TFloat32> attnKeep, Operand<TFloat32> mlpKeep) {
     int dim = nn.config.dim(stage);
     Operand<TFloat32> a = arch.attention(nn.layerNorm(x, prefix + ".norm1", dim), prefix + ".attn", stage);
-    x = nn.tf.math.add(x, a);
+    x = nn.tf.math.add(x, nn.dropPath(a, attnKeep));
     Operand<TFloat32> m = nn.mlp(nn.layerNorm(x, prefix + ".norm2", dim), prefix + ".mlp", dim, nn.config.mlpHidden(stage));
-    return nn.tf.math.add(x, m);
+    return nn.tf.math.add(x, nn.dropPath(m, mlpKeep));
   }
 
   public RestConfig config() {
@@ -97,5 +240,14 @@ public final class RestNetwork {
   /** Logits [B, num_classes]; null when num_classes is 0. */
   public Operand<TFloat32> logits() {
     return logits;
+  }
+
+  /**
+   * In training mode: the new value of each BatchNorm running statistic that uses batch statistics
+   * (official key, e.g. "stem.proj.1.running_mean" → (1 - m) · old + m · batch mean, the variance
+   * unbiased as PyTorch keeps it). Assigning them is the caller's job; empty for inference.
+   */
+  public Map<String, Operand<TFloat32>> bufferUpdates() {
+    return bufferUpdates;
   }
 }

@@ -1,0 +1,124 @@
+package io.resttf.training;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.resttf.data.FashionMnist;
+import io.resttf.serving.Preprocessing;
+import io.resttf.tensor.BadInputException;
+import io.resttf.training.data.Dataset;
+import io.resttf.training.data.FashionMnistDataset;
+import io.resttf.training.data.ImageFolder;
+import io.resttf.training.data.ImagePipeline;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Where a run's images come from and how the model sees them; recorded in the run directory so a
+ * resumed run reopens exactly the same data.
+ *
+ * @param kind          {@link #FASHION_MNIST} or {@link #IMAGE_FOLDER}
+ * @param path          the image folder (null for Fashion-MNIST)
+ * @param limit         use only {@code limit} images of each split (0 = all): Fashion-MNIST's first ones,
+ *                      an image folder's evenly spaced over its (class-sorted) images
+ * @param valSplit      image folders without a val/ folder: fraction held out per class (0 = none)
+ * @param preprocessing the model's evaluation preprocessing (training crops to the same size)
+ */
+public record DataSpec(String kind, String path, int limit, double valSplit, Preprocessing preprocessing) {
+  public static final String FASHION_MNIST = "fashion-mnist";
+  public static final String IMAGE_FOLDER = "image-folder";
+
+  /** Fashion-MNIST (train split to train on, test split to validate) with the official preprocessing. */
+  public static DataSpec fashionMnist(int limit) {
+    return new DataSpec(FASHION_MNIST, null, limit, 0, ImagePipeline.fashionMnist());
+  }
+
+  public static DataSpec imageFolder(Path dir, double valSplit, int limit, Preprocessing preprocessing) {
+    return new DataSpec(IMAGE_FOLDER, dir.toAbsolutePath().normalize().toString(), limit, valSplit, preprocessing);
+  }
+
+  /** Opened data: training and (possibly null) validation images, and the pipeline that prepares them. */
+  public record Data(Dataset train, Dataset val, ImagePipeline pipeline, String layout) {
+    public List<String> classes() {
+      return train.classes();
+    }
+  }
+
+  /** Opens the images for a model with {@code inChans} input channels; {@code seed} picks a held-out split. */
+  public Data open(int inChans, long seed) {
+    if (limit < 0) throw new BadInputException("--limit must be >= 0, got " + limit);
+    preprocessing.validate(io.resttf.model.RestConfig.of(io.resttf.model.Family.V2, List.of(2, 2, 2, 2),
+        List.of(1, 1, 1, 1), List.of(1, 1, 1, 1), List.of(1, 1, 1, 1), List.of(1, 1, 1, 1), 0, inChans));
+    ImagePipeline pipeline = new ImagePipeline(preprocessing, inChans);
+    switch (kind) {
+      case FASHION_MNIST -> {
+        if (inChans != 1) {
+          throw new BadInputException("Fashion-MNIST images have one channel but the model takes " + inChans
+              + " (in_chans); use a one-channel config");
+        }
+        return new Data(FashionMnistDataset.load(FashionMnist.Split.TRAIN, limit),
+            FashionMnistDataset.load(FashionMnist.Split.TEST, limit), pipeline,
+            "Fashion-MNIST: train split (" + (limit > 0 ? "first " + limit : "60000") + "), test split for validation");
+      }
+      case IMAGE_FOLDER -> {
+        ImageFolder.Split s = ImageFolder.open(Path.of(path), inChans, valSplit, seed);
+        Dataset train = limited(s.train(), limit);
+        Dataset val = s.val() == null ? null : limited(s.val(), limit);
+        return new Data(train, val, pipeline, s.layout());
+      }
+      default -> throw new BadInputException("unknown data kind " + kind);
+    }
+  }
+
+  /**
+   * {@code limit} images spread evenly over {@code d} (whose images are grouped by class, so every class
+   * keeps its share).
+   */
+  public static Dataset limited(Dataset d, int limit) {
+    if (limit <= 0 || limit >= d.size()) return d;
+    int[] pick = new int[limit];
+    for (int i = 0; i < limit; i++) pick[i] = (int) ((long) i * d.size() / limit);
+    return new Dataset() {
+      @Override
+      public int size() {
+        return limit;
+      }
+
+      @Override
+      public List<String> classes() {
+        return d.classes();
+      }
+
+      @Override
+      public int label(int i) {
+        return d.label(pick[i]);
+      }
+
+      @Override
+      public io.resttf.training.data.Image image(int i) throws DecodeException {
+        return d.image(pick[i]);
+      }
+
+      @Override
+      public String describe(int i) {
+        return d.describe(pick[i]);
+      }
+    };
+  }
+
+  public ObjectNode toJsonNode() {
+    ObjectNode n = TrainOptions.JSON.createObjectNode();
+    n.put("kind", kind);
+    if (path != null) n.put("path", path);
+    n.put("limit", limit);
+    n.put("val_split", valSplit);
+    n.set("preprocessing", preprocessing.toJsonNode(TrainOptions.JSON));
+    return n;
+  }
+
+  public static DataSpec fromJson(JsonNode n, String source) {
+    if (n == null || !n.isObject() || !n.hasNonNull("kind")) throw new BadInputException(source + ": no data description");
+    return new DataSpec(n.get("kind").asText(), n.hasNonNull("path") ? n.get("path").asText() : null,
+        n.path("limit").asInt(0), n.path("val_split").asDouble(0),
+        Preprocessing.fromJson(n.get("preprocessing"), source));
+  }
+}

@@ -1,0 +1,262 @@
+package io.resttf.training;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.resttf.tensor.BadInputException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Every setting of a training run that changes its numbers. Fields are nullable: a run's options are
+ * the {@linkplain Recipe recipe}'s defaults {@linkplain #overriddenBy overridden by} what the user gave;
+ * {@link #validate()} requires all of them. Serialised (snake_case) into the run directory, and a
+ * resumed run must have exactly the same.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public final class TrainOptions {
+  static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  /** Learning-rate schedules. */
+  public static final String COSINE = "cosine", ONE_CYCLE = "onecycle", CONSTANT = "constant";
+  /** Train-time augmentation: random resized crop + flip, flip per image, flip the whole batch, none. */
+  public static final String RRC_FLIP = "rrc-flip", FLIP = "flip", BATCH_FLIP = "batch-flip", NONE = "none";
+  /** Which weights the final SavedModel gets. */
+  public static final String EXPORT_AUTO = "auto", EXPORT_BEST = "best", EXPORT_LAST = "last", EXPORT_EMA = "ema";
+
+  @JsonProperty("recipe") public String recipe;
+  @JsonProperty("epochs") public Integer epochs;
+  @JsonProperty("batch") public Integer batch;
+  /** Peak learning rate (cosine: base; one-cycle: max_lr). */
+  @JsonProperty("lr") public Double lr;
+  @JsonProperty("schedule") public String schedule;
+  @JsonProperty("warmup_epochs") public Double warmupEpochs;
+  @JsonProperty("min_lr") public Double minLr;
+  @JsonProperty("pct_start") public Double pctStart;
+  @JsonProperty("div_factor") public Double divFactor;
+  @JsonProperty("final_div_factor") public Double finalDivFactor;
+  @JsonProperty("cycle_momentum") public Boolean cycleMomentum;
+  @JsonProperty("base_momentum") public Double baseMomentum;
+  @JsonProperty("max_momentum") public Double maxMomentum;
+  @JsonProperty("weight_decay") public Double weightDecay;
+  /** Decay every parameter (torch's default) rather than all but biases and norms. */
+  @JsonProperty("decay_all") public Boolean decayAll;
+  @JsonProperty("beta1") public Double beta1;
+  @JsonProperty("beta2") public Double beta2;
+  @JsonProperty("eps") public Double eps;
+  /** Gradient clipping by global norm; 0 = none. */
+  @JsonProperty("clip_norm") public Double clipNorm;
+  @JsonProperty("label_smoothing") public Double labelSmoothing;
+  /** Stochastic depth rate; null in a recipe = the model config's drop_path_rate. */
+  @JsonProperty("drop_path") public Double dropPath;
+  @JsonProperty("dropout") public Double dropout;
+  @JsonProperty("attn_dropout") public Double attnDropout;
+  @JsonProperty("ema") public Boolean ema;
+  @JsonProperty("ema_decay") public Double emaDecay;
+  /** Frozen parts: stem, stage1..stage4, norm, head. */
+  @JsonProperty("freeze") public List<String> freeze;
+  /** Re-initialise the head even when the class count is unchanged. */
+  @JsonProperty("fresh_head") public Boolean freshHead;
+  @JsonProperty("seed") public Long seed;
+  @JsonProperty("augment") public String augment;
+  /** Smallest area fraction of a random resized crop (torchvision: 0.08). */
+  @JsonProperty("rrc_min_scale") public Double rrcMinScale;
+  @JsonProperty("export") public String export;
+
+  public TrainOptions() {}
+
+  /** The papers' recipe (ResT / ResTv2 fine-tuning): AdamW lr 1.5e-4 × batch/256, wd 0.05 (not on biases and norms), cosine with linear warm-up. */
+  public static final String PAPER = "paper";
+  /** The recipe of the official Fashion-MNIST run (fixtures/fashion-restv2-micro/config.json → training_recipe). */
+  public static final String FASHION = "fashion";
+
+  /** The defaults of {@code recipe} for a run of {@code epochs} epochs with batches of {@code batch}. */
+  public static TrainOptions recipe(String recipe, int epochs, int batch) {
+    TrainOptions o = new TrainOptions();
+    o.recipe = recipe;
+    o.epochs = epochs;
+    o.batch = batch;
+    o.beta1 = 0.9;
+    o.beta2 = 0.999;
+    o.eps = 1e-8;
+    o.weightDecay = 0.05;
+    o.clipNorm = 1.0;
+    o.labelSmoothing = 0.1;
+    o.dropout = 0.0;
+    o.attnDropout = 0.0;
+    o.ema = false;
+    o.emaDecay = 0.9999;
+    o.freeze = List.of();
+    o.freshHead = false;
+    o.seed = 0L;
+    o.rrcMinScale = 0.08;
+    o.export = EXPORT_AUTO;
+    o.minLr = 1e-6;
+    o.warmupEpochs = Math.min(5.0, 0.1 * epochs);
+    o.pctStart = 0.1;
+    o.divFactor = 25.0;
+    o.finalDivFactor = 1e4;
+    o.cycleMomentum = true;
+    o.baseMomentum = 0.85;
+    o.maxMomentum = 0.95;
+    switch (recipe) {
+      case PAPER -> {
+        o.lr = 1.5e-4 * batch / 256.0;
+        o.schedule = COSINE;
+        o.decayAll = false;
+        o.augment = RRC_FLIP;
+      }
+      case FASHION -> {
+        o.lr = 2e-3;
+        o.schedule = ONE_CYCLE;
+        o.decayAll = true;
+        o.dropPath = 0.05;
+        o.augment = BATCH_FLIP;
+      }
+      default -> throw new BadInputException("unknown recipe \"" + recipe + "\"; known: paper, fashion");
+    }
+    return o;
+  }
+
+  /** A copy with every non-null field of {@code given} replacing this one's. */
+  public TrainOptions overriddenBy(TrainOptions given) {
+    ObjectNode base = JSON.valueToTree(this);
+    ObjectNode over = JSON.valueToTree(given);
+    over.fields().forEachRemaining(e -> base.set(e.getKey(), e.getValue()));
+    return fromJson(base, "options");
+  }
+
+  public TrainOptions copy() {
+    return fromJson(JSON.valueToTree(this), "options");
+  }
+
+  /** Checks every field is present and sensible; {@link BadInputException} naming the first problem. */
+  public TrainOptions validate() {
+    ObjectNode n = JSON.valueToTree(this);
+    List<String> missing = new ArrayList<>();
+    for (var f : TrainOptions.class.getFields()) {
+      JsonProperty p = f.getAnnotation(JsonProperty.class);
+      if (p != null && !n.has(p.value()) && !p.value().equals("drop_path")) missing.add(p.value());
+    }
+    if (!missing.isEmpty()) throw new BadInputException("training options missing: " + missing);
+    positive("epochs", epochs);
+    positive("batch", batch);
+    if (!(lr > 0) || !Double.isFinite(lr)) throw new BadInputException("--lr must be a positive number, got " + lr);
+    oneOf("schedule", schedule, COSINE, ONE_CYCLE, CONSTANT);
+    oneOf("augment", augment, RRC_FLIP, FLIP, BATCH_FLIP, NONE);
+    oneOf("export", export, EXPORT_AUTO, EXPORT_BEST, EXPORT_LAST, EXPORT_EMA);
+    range("warmup-epochs", warmupEpochs, 0, epochs);
+    range("min-lr", minLr, 0, Double.MAX_VALUE);
+    range("weight-decay", weightDecay, 0, 10);
+    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) throw new BadInputException("Adam betas must be in [0, 1)");
+    if (!(eps > 0)) throw new BadInputException("--eps must be > 0");
+    range("clip-norm", clipNorm, 0, Double.MAX_VALUE);
+    if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new BadInputException("--label-smoothing must be in [0, 1), got " + labelSmoothing);
+    if (dropPath != null && !(dropPath >= 0 && dropPath < 1)) throw new BadInputException("--drop-path must be in [0, 1), got " + dropPath);
+    if (!(dropout >= 0 && dropout < 1) || !(attnDropout >= 0 && attnDropout < 1)) {
+      throw new BadInputException("--dropout and --attn-dropout must be in [0, 1)");
+    }
+    if (!(emaDecay > 0 && emaDecay < 1)) throw new BadInputException("--ema-decay must be in (0, 1), got " + emaDecay);
+    if (!(rrcMinScale > 0 && rrcMinScale <= 1)) throw new BadInputException("--rrc-min-scale must be in (0, 1], got " + rrcMinScale);
+    if (!(pctStart > 0 && pctStart < 1)) throw new BadInputException("--pct-start must be in (0, 1), got " + pctStart);
+    if (!(divFactor > 0) || !(finalDivFactor > 0)) throw new BadInputException("--div-factor and --final-div-factor must be > 0");
+    for (String f : freeze) FreezeGroups.check(f);
+    if (EXPORT_EMA.equals(export) && !ema) throw new BadInputException("--export ema needs --ema");
+    return this;
+  }
+
+  private static void positive(String name, Integer v) {
+    if (v == null || v < 1) throw new BadInputException("--" + name + " must be a positive integer, got " + v);
+  }
+
+  private static void range(String name, double v, double lo, double hi) {
+    if (!(v >= lo && v <= hi)) throw new BadInputException("--" + name + " must be in [" + lo + ", " + hi + "], got " + v);
+  }
+
+  private static void oneOf(String name, String v, String... allowed) {
+    for (String a : allowed) if (a.equals(v)) return;
+    throw new BadInputException("--" + name + " must be one of " + String.join(", ", allowed) + ", got " + v);
+  }
+
+  /** The learning-rate schedule of a run of {@code stepsPerEpoch} steps per epoch. */
+  public LrSchedule schedule(long stepsPerEpoch) {
+    long total = stepsPerEpoch * epochs;
+    return switch (schedule) {
+      case COSINE -> LrSchedule.cosine(lr, minLr, total, Math.round(warmupEpochs * stepsPerEpoch), beta1);
+      case ONE_CYCLE -> LrSchedule.oneCycle(lr, total, pctStart, divFactor, finalDivFactor, cycleMomentum,
+          baseMomentum, maxMomentum, beta1);
+      default -> LrSchedule.constant(lr, beta1);
+    };
+  }
+
+  // ---- JSON ----
+
+  public ObjectNode toJsonNode() {
+    return JSON.valueToTree(this);
+  }
+
+  public static TrainOptions fromJson(JsonNode n, String source) {
+    try {
+      return JSON.treeToValue(n, TrainOptions.class);
+    } catch (JsonProcessingException e) {
+      throw new BadInputException(source + ": invalid training options (" + e.getOriginalMessage() + ")");
+    }
+  }
+
+  /** Fields whose values differ between two option sets, as "name: a here, b there" (for resume errors). */
+  public static List<String> differences(JsonNode mine, JsonNode theirs) {
+    List<String> out = new ArrayList<>();
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    mine.fieldNames().forEachRemaining(names::add);
+    theirs.fieldNames().forEachRemaining(names::add);
+    for (String name : names) {
+      JsonNode a = mine.get(name), b = theirs.get(name);
+      if (!equalJson(a, b)) out.add(name + " " + str(a) + " (run: " + str(b) + ")");
+    }
+    return out;
+  }
+
+  static boolean equalJson(JsonNode a, JsonNode b) {
+    if (a == null || a.isNull()) return b == null || b.isNull();
+    if (b == null || b.isNull()) return false;
+    if (a.isNumber() && b.isNumber()) return a.asDouble() == b.asDouble();
+    if (a.isContainerNode() && b.isContainerNode() && a.size() == b.size()) {
+      if (a.isArray() != b.isArray()) return false;
+      if (a.isArray()) {
+        for (int i = 0; i < a.size(); i++) if (!equalJson(a.get(i), b.get(i))) return false;
+        return true;
+      }
+      Iterator<Map.Entry<String, JsonNode>> it = a.fields();
+      while (it.hasNext()) {
+        var e = it.next();
+        if (!equalJson(e.getValue(), b.get(e.getKey()))) return false;
+      }
+      return true;
+    }
+    return a.equals(b);
+  }
+
+  private static String str(JsonNode n) {
+    return n == null || n.isNull() ? "unset" : n.toString();
+  }
+
+  @Override
+  public String toString() {
+    return toJsonNode().toString();
+  }
+
+  /** "1.5e-04"-style number for messages. */
+  static String num(double v) {
+    return String.format(Locale.ROOT, "%.3g", v);
+  }
+}
