@@ -7,13 +7,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.regex.Pattern;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
-import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
@@ -34,8 +32,7 @@ public final class RestModel implements AutoCloseable {
   private final Graph graph;
   private final Session session;
   private final RestNetwork network;
-  private final Map<String, Placeholder<TFloat32>> loadFeeds = new LinkedHashMap<>();
-  private final Map<String, org.tensorflow.op.Op> loadOps = new LinkedHashMap<>();
+  private final WeightLoader loader;
 
   private RestModel(RestConfig config, ConfigProto sessionConfig) {
     this.config = config.validate();
@@ -45,12 +42,7 @@ public final class RestModel implements AutoCloseable {
       Placeholder<TFloat32> input = tf.withName(INPUT)
           .placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, config.inChans())));
       this.network = RestNetwork.build(tf, config, input);
-      Ops load = tf.withSubScope("load");
-      for (Params.Param p : network.params().all().values()) {
-        Placeholder<TFloat32> ph = load.placeholder(TFloat32.class, Placeholder.shape(Shape.of(p.tfShape())));
-        loadFeeds.put(p.key(), ph);
-        loadOps.put(p.key(), load.assign(p.variable(), ph));
-      }
+      this.loader = WeightLoader.create(tf, network.params(), config);
       this.session = sessionConfig == null ? new Session(graph) : new Session(graph, sessionConfig);
     } catch (RuntimeException e) {
       graph.close();
@@ -109,76 +101,7 @@ public final class RestModel implements AutoCloseable {
    * refused with one {@link BadInputException} that lists all of it; nothing is assigned then.
    */
   public LoadReport load(Map<String, HostTensor> stateDict, LoadOptions options, long seed) {
-    Map<String, Params.Param> vars = network.params().all();
-    List<String> missing = new ArrayList<>(), fresh = new ArrayList<>(), unexpected = new ArrayList<>();
-    List<String> mismatched = new ArrayList<>(), dropped = new ArrayList<>();
-    Map<String, HostTensor> chosen = new LinkedHashMap<>();
-    for (Map.Entry<String, HostTensor> e : stateDict.entrySet()) {
-      String key = e.getKey();
-      if (options.drop() != null && options.drop().matcher(key).matches()) {
-        dropped.add(key);
-        continue;
-      }
-      if (key.endsWith(".num_batches_tracked")) continue; // no information for inference
-      Params.Param p = vars.get(key);
-      if (p == null) {
-        unexpected.add(key);
-      } else if (!Arrays.equals(p.officialShape(), e.getValue().shape())) {
-        mismatched.add(key + " expected " + Arrays.toString(p.officialShape()) + " got " + e.getValue().shapeString());
-      } else if (!e.getValue().isFloating() && !key.endsWith(".num_batches_tracked")) {
-        mismatched.add(key + " has integer dtype " + e.getValue().dtype());
-      } else {
-        chosen.put(key, e.getValue());
-      }
-    }
-    for (String key : vars.keySet()) {
-      if (chosen.containsKey(key)) continue;
-      boolean mismatch = mismatched.stream().anyMatch(m -> m.startsWith(key + " "));
-      if (!mismatch && options.mayStayFresh(key)) {
-        fresh.add(key);
-      } else if (!mismatch) {
-        missing.add(key);
-      }
-    }
-    if (!missing.isEmpty() || !unexpected.isEmpty() || !mismatched.isEmpty()) {
-      StringBuilder sb = new StringBuilder("weights do not fit the model:");
-      appendList(sb, missing, "missing");
-      appendList(sb, unexpected, "unexpected");
-      appendList(sb, mismatched, "wrong shape");
-      throw new BadInputException(sb.substring(0, sb.length() - 1));
-    }
-    SplittableRandom rng = new SplittableRandom(seed);
-    Map<String, long[]> shapes = new LinkedHashMap<>();
-    vars.values().forEach(p -> shapes.put(p.key(), p.officialShape()));
-    List<Tensor> feeds = new ArrayList<>();
-    try {
-      Session.Runner runner = session.runner();
-      for (Params.Param p : vars.values()) {
-        HostTensor official = chosen.containsKey(p.key())
-            ? chosen.get(p.key())
-            : WeightInit.init(p.key(), p.officialShape(), config.family(), shapes, rng);
-        HostTensor t = WeightMapping.toTf(p.key(), official, config);
-        TFloat32 tensor = TFloat32.tensorOf(Shape.of(p.tfShape()), DataBuffers.of(t.toFloats(), true, false));
-        feeds.add(tensor);
-        runner.feed(loadFeeds.get(p.key()), tensor);
-        runner.addTarget(loadOps.get(p.key()));
-      }
-      runner.run();
-    } finally {
-      feeds.forEach(Tensor::close);
-    }
-    return new LoadReport(chosen.size(), fresh, dropped);
-  }
-
-  /** Appends " N what [first ten…]; " — whole lists of another model's weights would be unreadable. */
-  private static void appendList(StringBuilder sb, List<String> items, String what) {
-    if (items.isEmpty()) return;
-    int shown = Math.min(items.size(), 10);
-    sb.append(' ').append(items.size()).append(' ').append(what).append(' ')
-        .append(items.subList(0, shown));
-    if (shown < items.size()) sb.setLength(sb.length() - 1);
-    if (shown < items.size()) sb.append(", … ").append(items.size() - shown).append(" more]");
-    sb.append(';');
+    return loader.load(session, stateDict, options, seed);
   }
 
   /** Outputs of one forward pass: logits (null without a head) and the four NHWC stage maps. */
@@ -287,7 +210,7 @@ public final class RestModel implements AutoCloseable {
     }
 
     /** A variable the checkpoint lacks may keep a fresh initialisation: allowed missing, or dropped. */
-    boolean mayStayFresh(String key) {
+    public boolean mayStayFresh(String key) {
       return (allowMissing != null && allowMissing.matcher(key).matches())
           || (drop != null && drop.matcher(key).matches());
     }

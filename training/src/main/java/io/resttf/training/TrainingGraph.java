@@ -5,6 +5,7 @@ import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.model.RestNetwork;
 import io.resttf.model.WeightInit;
+import io.resttf.model.WeightLoader;
 import io.resttf.model.WeightMapping;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
@@ -18,7 +19,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.regex.Pattern;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -183,8 +183,7 @@ public final class TrainingGraph implements AutoCloseable {
   private final Op copyModelToEval;
   private final Op copyEmaToEval;
   private final Op initSlots;
-  private final Map<String, Placeholder<TFloat32>> loadFeeds = new LinkedHashMap<>();
-  private final Map<String, Op> loadOps = new LinkedHashMap<>();
+  private final WeightLoader loader;
   private final Map<String, Variable<TFloat32>> emaVars = new LinkedHashMap<>();
   /** Everything a checkpoint holds: name in the checkpoint → variable. */
   private final Map<String, Variable<TFloat32>> saved = new LinkedHashMap<>();
@@ -340,12 +339,7 @@ public final class TrainingGraph implements AutoCloseable {
       initSlots = tf.withControlDependencies(inits).withName("init_slots").noOp();
 
       // ---- weight loading ----
-      Ops load = tf.withSubScope("load");
-      for (Params.Param p : params.values()) {
-        Placeholder<TFloat32> ph = load.placeholder(TFloat32.class, Placeholder.shape(Shape.of(p.tfShape())));
-        loadFeeds.put(p.key(), ph);
-        loadOps.put(p.key(), load.assign(p.variable(), ph));
-      }
+      loader = WeightLoader.create(tf, network.params(), config);
 
       // ---- the evaluation network and its weight copies ----
       Ops ev = tf.withSubScope("eval");
@@ -464,66 +458,9 @@ public final class TrainingGraph implements AutoCloseable {
    * zeroes the optimizer slots and starts the EMA at these weights.
    */
   public RestModel.LoadReport load(Map<String, HostTensor> stateDict, RestModel.LoadOptions options, long seed) {
-    Map<String, Params.Param> vars = network.params().all();
-    List<String> missing = new ArrayList<>(), fresh = new ArrayList<>(), unexpected = new ArrayList<>();
-    List<String> mismatched = new ArrayList<>(), dropped = new ArrayList<>();
-    Map<String, HostTensor> chosen = new LinkedHashMap<>();
-    for (Map.Entry<String, HostTensor> e : stateDict.entrySet()) {
-      String key = e.getKey();
-      if (options.drop() != null && options.drop().matcher(key).matches()) {
-        dropped.add(key);
-        continue;
-      }
-      if (key.endsWith(".num_batches_tracked")) continue;
-      Params.Param p = vars.get(key);
-      if (p == null) {
-        unexpected.add(key);
-      } else if (!Arrays.equals(p.officialShape(), e.getValue().shape())) {
-        mismatched.add(key + " expected " + Arrays.toString(p.officialShape()) + " got " + e.getValue().shapeString());
-      } else {
-        chosen.put(key, e.getValue());
-      }
-    }
-    for (String key : vars.keySet()) {
-      if (chosen.containsKey(key)) continue;
-      boolean mismatch = mismatched.stream().anyMatch(m -> m.startsWith(key + " "));
-      boolean mayBeFresh = (options.allowMissing() != null && options.allowMissing().matcher(key).matches())
-          || (options.drop() != null && options.drop().matcher(key).matches());
-      if (!mismatch && mayBeFresh) {
-        fresh.add(key);
-      } else if (!mismatch) {
-        missing.add(key);
-      }
-    }
-    if (!missing.isEmpty() || !unexpected.isEmpty() || !mismatched.isEmpty()) {
-      StringBuilder sb = new StringBuilder("weights do not fit the model:");
-      appendList(sb, missing, "missing");
-      appendList(sb, unexpected, "unexpected");
-      appendList(sb, mismatched, "wrong shape");
-      throw new BadInputException(sb.substring(0, sb.length() - 1));
-    }
-    SplittableRandom rng = new SplittableRandom(seed);
-    Map<String, long[]> shapes = new LinkedHashMap<>();
-    vars.values().forEach(p -> shapes.put(p.key(), p.officialShape()));
-    List<Tensor> feeds = new ArrayList<>();
-    try {
-      Session.Runner runner = session.runner();
-      for (Params.Param p : vars.values()) {
-        HostTensor official = chosen.containsKey(p.key())
-            ? chosen.get(p.key())
-            : WeightInit.init(p.key(), p.officialShape(), config.family(), shapes, rng);
-        HostTensor t = WeightMapping.toTf(p.key(), official, config);
-        TFloat32 tensor = TFloat32.tensorOf(Shape.of(p.tfShape()), DataBuffers.of(t.toFloats(), true, false));
-        feeds.add(tensor);
-        runner.feed(loadFeeds.get(p.key()), tensor);
-        runner.addTarget(loadOps.get(p.key()));
-      }
-      runner.run();
-    } finally {
-      feeds.forEach(Tensor::close);
-    }
+    RestModel.LoadReport report = loader.load(session, stateDict, options, seed);
     session.runner().addTarget(initSlots).run();
-    return new RestModel.LoadReport(chosen.size(), fresh, dropped);
+    return report;
   }
 
   /** Fresh weights (the official code's initialisation, {@link WeightInit}, seeded), zero slots, EMA at them. */
@@ -531,14 +468,6 @@ public final class TrainingGraph implements AutoCloseable {
     load(Map.of(), RestModel.LoadOptions.allowMissing(Pattern.compile(".*")), seed);
   }
 
-  private static void appendList(StringBuilder sb, List<String> items, String what) {
-    if (items.isEmpty()) return;
-    int shown = Math.min(items.size(), 10);
-    sb.append(' ').append(items.size()).append(' ').append(what).append(' ').append(items.subList(0, shown));
-    if (shown < items.size()) sb.setLength(sb.length() - 1);
-    if (shown < items.size()) sb.append(", … ").append(items.size() - shown).append(" more]");
-    sb.append(';');
-  }
 
   /** The model (or EMA) weights as an official state_dict (official layouts), e.g. for export. */
   public Map<String, HostTensor> stateDict(Weights which) {
