@@ -1,5 +1,6 @@
 package io.resttf.training;
 
+import io.resttf.util.AtomicFiles;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -9,10 +10,7 @@ import java.awt.geom.Path2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -57,22 +55,12 @@ public final class Curves {
     } finally {
       g.dispose();
     }
-    Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
     try {
-      if (!ImageIO.write(img, "png", tmp.toFile())) throw new IOException("no PNG writer");
-      try {
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-      }
+      AtomicFiles.write(file, tmp -> {
+        if (!ImageIO.write(img, "png", tmp.toFile())) throw new IOException("no PNG writer");
+      });
     } catch (IOException e) {
       throw new UncheckedIOException(file + ": cannot write (" + e.getMessage() + ")", e);
-    } finally {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // best effort
-      }
     }
   }
 
