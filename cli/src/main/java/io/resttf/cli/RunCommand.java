@@ -72,7 +72,7 @@ final class RunCommand implements Callable<Integer> {
         }
       }
       for (String name : sig.inputNames()) {
-        if (!inputs.containsKey(name) && !isOptional(sig, name)) {
+        if (!inputs.containsKey(name)) {
           throw new BadInputException("signature " + signature + " needs input \"" + name + "\" (--input " + name + "=FILE.npy)");
         }
       }
@@ -107,10 +107,6 @@ final class RunCommand implements Callable<Integer> {
       }
     }
     return Main.OK;
-  }
-
-  private static boolean isOptional(Signature sig, String name) {
-    return false;
   }
 
   static Tensor toTensor(HostTensor h, DataType type, Path file) {

@@ -1,6 +1,10 @@
 package io.resttf.util;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,8 +39,13 @@ public final class AtomicFiles {
     }
   }
 
-  /** Writes {@code text} (UTF-8) to {@code file} atomically. */
+  /** Writes {@code text} (UTF-8) to {@code file} atomically, synced to disk before the rename. */
   public static void writeString(Path file, String text) throws IOException {
-    write(file, tmp -> Files.writeString(tmp, text));
+    write(file, tmp -> {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        ch.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+        ch.force(true);
+      }
+    });
   }
 }

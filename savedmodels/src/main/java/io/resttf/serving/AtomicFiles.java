@@ -1,9 +1,7 @@
 package io.resttf.serving;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -24,21 +22,6 @@ final class AtomicFiles {
 
   static String randomSuffix() {
     return Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-  }
-
-  /** Writes {@code text} to a temporary file beside {@code target}, syncs it, then renames it over {@code target}. */
-  static void writeString(Path target, String text) throws IOException {
-    Path dir = target.toAbsolutePath().getParent();
-    Path tmp = dir.resolve(TMP_PREFIX + target.getFileName() + "-" + randomSuffix());
-    try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
-        ch.force(true);
-      }
-      move(tmp, target);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
   }
 
   /** Atomic rename (replacing a file target); a clear error where the file system cannot do it atomically. */
@@ -73,15 +56,6 @@ final class AtomicFiles {
         return FileVisitResult.CONTINUE;
       }
     });
-  }
-
-  /** {@link #deleteRecursively} for cleanup paths (shutdown hooks, finally blocks): never throws. */
-  static void deleteQuietly(Path p) {
-    try {
-      deleteRecursively(p);
-    } catch (IOException | UncheckedIOException | SecurityException e) {
-      // best effort: the next export removes stale temporary directories
-    }
   }
 
   /** Syncs a directory's entries to disk (best effort: not every platform can open a directory). */

@@ -62,7 +62,7 @@ public final class ModelsConfig {
   /** Rescans {@code base} and rewrites {@code base/models.config} atomically; returns its path. */
   public static Path regenerate(Path base) throws IOException {
     Path file = base.resolve(FILE_NAME);
-    AtomicFiles.writeString(file, render(scan(base)));
+    io.resttf.util.AtomicFiles.writeString(file, render(scan(base)));
     return file;
   }
 

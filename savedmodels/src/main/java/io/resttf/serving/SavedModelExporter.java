@@ -337,7 +337,7 @@ public final class SavedModelExporter {
     doc.put("latest_version", latest);
     ArrayNode vs = doc.putArray("versions");
     versions.forEach(vs::add);
-    AtomicFiles.writeString(file, JSON.writeValueAsString(doc) + "\n");
+    io.resttf.util.AtomicFiles.writeString(file, JSON.writeValueAsString(doc) + "\n");
     return file;
   }
 
@@ -444,9 +444,9 @@ public final class SavedModelExporter {
       Path doomed = dir.resolveSibling(AtomicFiles.TMP_PREFIX + "abandoned-" + AtomicFiles.randomSuffix());
       try {
         AtomicFiles.move(dir, doomed);
-        AtomicFiles.deleteQuietly(doomed);
+        io.resttf.util.AtomicDirectory.deleteQuietly(doomed);
       } catch (IOException e) {
-        AtomicFiles.deleteQuietly(dir);
+        io.resttf.util.AtomicDirectory.deleteQuietly(dir);
       }
     }
 
@@ -470,7 +470,7 @@ public final class SavedModelExporter {
         }
         AtomicFiles.syncDirectory(modelDir);
       }
-      if (old != null) AtomicFiles.deleteQuietly(old);
+      if (old != null) io.resttf.util.AtomicDirectory.deleteQuietly(old);
     }
 
     private void removeHook() {
@@ -485,7 +485,7 @@ public final class SavedModelExporter {
     public void close() {
       removeHook();
       synchronized (this) {
-        if (!committed && !aborted) AtomicFiles.deleteQuietly(dir);
+        if (!committed && !aborted) io.resttf.util.AtomicDirectory.deleteQuietly(dir);
       }
     }
   }

@@ -58,7 +58,7 @@ class ClassifyImagesTest {
   @AfterAll
   static void close() {
     if (classifier != null) classifier.close();
-    AtomicFiles.deleteQuietly(base);
+    io.resttf.util.AtomicDirectory.deleteQuietly(base);
   }
 
   static BufferedImage synthetic(int w, int h, int type, long seed) {

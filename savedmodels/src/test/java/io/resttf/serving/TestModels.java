@@ -53,7 +53,7 @@ final class TestModels {
         throw new UncheckedIOException(e);
       }
       Path b = sharedBase;
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> AtomicFiles.deleteQuietly(b)));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> io.resttf.util.AtomicDirectory.deleteQuietly(b)));
     }
     return sharedBase;
   }
