@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The graphs reproduce the official float64 references: logits and all four stage outputs, for every
  * narrow parity case (weights from weights.safetensors) and both input sizes.
  */
+@Tag("parity")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ParityTest {
   static final double V2_TOLERANCE = 1e-4;

@@ -97,11 +97,60 @@ final class Nn {
     return tf.pad(x, tf.constant(new int[][] {{0, 0}, {p, p}, {p, p}, {0, 0}}), tf.constant(0f));
   }
 
-  /** nn.Conv2d(in, out, k, stride, padding=p, bias). */
+  /**
+   * nn.Conv2d(in, out, k, stride, padding=p, bias). Inference uses Conv2D; training graphs use the same
+   * convolution written as patches × weights ({@link #convAsMatMul}), because the gradient TensorFlow
+   * builds for Conv2D, Conv2DBackpropInput, runs a oneDNN kernel that is wrong on AVX-512 for some
+   * shapes (README, "TensorFlow traps").
+   */
   Operand<TFloat32> conv(Operand<TFloat32> x, String prefix, int in, int out, int k, int stride, int p, boolean bias) {
     Operand<TFloat32> w = params.get(prefix + ".weight", out, in, k, k);
-    Operand<TFloat32> y = tf.nn.conv2d(pad(x, p), w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
+    Operand<TFloat32> y = training == null
+        ? tf.nn.conv2d(pad(x, p), w, List.of(1L, (long) stride, (long) stride, 1L), "VALID")
+        : convAsMatMul(pad(x, p), w, in, out, k, stride);
     return bias ? tf.nn.biasAdd(y, params.get(prefix + ".bias", out)) : y;
+  }
+
+  /**
+   * A VALID convolution of x [B,H,W,in] with HWIO weights [k,k,in,out], as one MatMul of its patches.
+   * The patches are one Gather of x's pixels (row (o·s + i)·W + q·s + j for output (o, q) and tap
+   * (i, j)), laid out [B·Ho·Wo, k·k·in] in (i, j, c) order, the row order of the weights reshaped to
+   * [k·k·in, out]. Its gradient is MatMul and the Gather's UnsortedSegmentSum, never
+   * Conv2DBackpropInput; and being one op, x's gradient is no sum of per-tap pieces, whose order
+   * TensorFlow's gradient builder does not fix from one graph build to the next (k² strided slices made
+   * resumed training runs differ in the last bits).
+   */
+  static Operand<TFloat32> convAsMatMul(Ops tf, Operand<TFloat32> x, Operand<TFloat32> w, int in, int out, int k,
+      int stride) {
+    Operand<TInt32> shape = tf.shape(x);
+    Operand<TInt32> batch = tf.stridedSlice(shape, Indices.slice(0, 1));
+    Operand<TInt32> hIn = tf.stridedSlice(shape, Indices.at(1));
+    Operand<TInt32> wIn = tf.stridedSlice(shape, Indices.at(2));
+    // output positions per axis: (size - k) / stride + 1 (Div: FloorDiv has no gradient to pass on; size ≥ k)
+    Operand<TInt32> hOut = tf.math.add(tf.math.div(tf.math.sub(hIn, tf.constant(k)), tf.constant(stride)), tf.constant(1));
+    Operand<TInt32> wOut = tf.math.add(tf.math.div(tf.math.sub(wIn, tf.constant(k)), tf.constant(stride)), tf.constant(1));
+    Operand<TInt32> rows = taps(tf, hOut, k, stride); // [Ho, k]: input row of output row o, tap i
+    Operand<TInt32> cols = taps(tf, wOut, k, stride); // [Wo, k]
+    Operand<TInt32> index = tf.math.add(
+        tf.math.mul(tf.reshape(rows, tf.constant(new int[] {-1, 1, k, 1})), wIn),
+        tf.reshape(cols, tf.constant(new int[] {1, -1, 1, k}))); // [Ho, Wo, k, k]
+    Operand<TFloat32> pixels = tf.reshape(x, tf.concat(List.of(batch, tf.constant(new int[] {-1, in})), tf.constant(0)));
+    Operand<TFloat32> patches = tf.gather(pixels, tf.reshape(index, tf.constant(new int[] {-1})), tf.constant(1));
+    Operand<TFloat32> y = tf.linalg.matMul(tf.reshape(patches, tf.constant(new int[] {-1, k * k * in})),
+        tf.reshape(w, tf.constant(new int[] {k * k * in, out})));
+    Operand<TInt32> outShape = tf.concat(List.of(batch, tf.reshape(hOut, tf.constant(new int[] {1})),
+        tf.reshape(wOut, tf.constant(new int[] {1})), tf.constant(new int[] {out})), tf.constant(0));
+    return tf.reshape(y, outShape);
+  }
+
+  /** [n, k]: stride·o + i, the input index that output o reads with tap i. */
+  private static Operand<TInt32> taps(Ops tf, Operand<TInt32> n, int k, int stride) {
+    Operand<TInt32> starts = tf.math.mul(tf.range(tf.constant(0), n, tf.constant(1)), tf.constant(stride));
+    return tf.math.add(tf.reshape(starts, tf.constant(new int[] {-1, 1})), tf.range(tf.constant(0), tf.constant(k), tf.constant(1)));
+  }
+
+  private Operand<TFloat32> convAsMatMul(Operand<TFloat32> x, Operand<TFloat32> w, int in, int out, int k, int stride) {
+    return convAsMatMul(tf, x, w, in, out, k, stride);
   }
 
   /** nn.Conv2d(c, c·m, k, stride, padding=p, groups=c) with bias. */

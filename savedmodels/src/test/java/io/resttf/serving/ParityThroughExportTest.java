@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.resttf.tensor.HostTensor;
 import io.resttf.tensor.Layouts;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** The official references survive export: serving_default and features of the exported model reproduce them. */
+@Tag("parity")
 class ParityThroughExportTest {
 
   @ParameterizedTest(name = "{0} input {1}")

@@ -36,7 +36,9 @@ import org.tensorflow.types.TFloat32;
  *       onehot), which is the op's own second output; the integer labels get a zero gradient;
  *   <li>{@code StatelessRandomUniform(V2)} (dropout masks, which lie on a path from the variables to the
  *       loss through the shape of the activations): not differentiable, zero for the integer shape and
- *       seed inputs, as TensorFlow's Python registers them.
+ *       seed inputs, as TensorFlow's Python registers them;
+ *   <li>{@code Range} (patch indices of the training convolutions, computed from the input's shape): not
+ *       differentiable, as in TensorFlow's Python.
  * </ul>
  */
 public final class GradientSupport {
@@ -51,6 +53,9 @@ public final class GradientSupport {
     // declares these ops NotDifferentiable, the C++ registry has nothing for them.
     JAVA_GRADIENTS.put("StatelessRandomUniform", GradientSupport::notDifferentiable);
     JAVA_GRADIENTS.put("StatelessRandomUniformV2", GradientSupport::notDifferentiable);
+    // Training convolutions gather their patches with indices computed from the input's shape
+    // (RestNetwork's patches × weights form); integer ranges carry no gradient (Python: NotDifferentiable).
+    JAVA_GRADIENTS.put("Range", GradientSupport::notDifferentiable);
   }
 
   /** What {@link #ensureGradients} found and did. */

@@ -9,6 +9,7 @@ import io.resttf.tensor.HostTensor;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
  * batch statistic, the variance unbiased (n / (n − 1)); checked on the first BatchNorm of the stem of
  * both families against its input (the stem's first convolution) computed here in double precision.
  */
+@Tag("parity")
 class BatchNormTrainingTest {
   @Test
   void runningStatisticsAsPyTorch() {

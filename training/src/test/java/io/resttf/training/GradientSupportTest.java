@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -21,6 +22,7 @@ import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.TInt32;
 
 /** The gradient check and the Java gradients, against central finite differences in float64. */
+@Tag("parity")
 class GradientSupportTest {
   static final int B = 4, K = 6;
 
