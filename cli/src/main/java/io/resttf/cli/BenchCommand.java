@@ -57,6 +57,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed of the weights and input (default: ${DEFAULT-VALUE})")
   long seed;
 
+  @Option(names = "--profile", paramLabel = "N", defaultValue = "0",
+      description = "after the timed runs, N traced runs: time per op type (TensorFlow step stats, as"
+          + " executed after grappler and oneDNN rewrites), largest first (default: ${DEFAULT-VALUE})")
+  int profile;
+
   @Override
   public Integer call() {
     validate();
@@ -85,8 +90,15 @@ final class BenchCommand implements Callable<Integer> {
           runOnce(session, m, target, in);
           ms[i] = (System.nanoTime() - s) / 1e6;
         }
+        report(out, config, (t1 - t0) / 1e6, (t2 - t1) / 1e6, ms);
+        if (profile > 0) {
+          OpProfile p = new OpProfile();
+          for (int i = 0; i < profile; i++) {
+            p.add(session.runner().feed(m.network().input(), in).fetch(target));
+          }
+          p.print(out, profile);
+        }
       }
-      report(out, config, (t1 - t0) / 1e6, (t2 - t1) / 1e6, ms);
     }
     return Main.OK;
   }
@@ -98,6 +110,7 @@ final class BenchCommand implements Callable<Integer> {
     }
     if (iters < 1) throw new BadInputException("--iters must be >= 1, got " + iters);
     if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
+    if (profile < 0) throw new BadInputException("--profile must be >= 0, got " + profile);
     if (threads != null && threads < 1) throw new BadInputException("--threads must be >= 1, got " + threads);
   }
 

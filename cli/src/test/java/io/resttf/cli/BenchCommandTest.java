@@ -35,6 +35,20 @@ class BenchCommandTest {
     assertTrue(r.out().contains("images/s"), r.out());
   }
 
+  /** --profile: a table of the op types the executor ran (after grappler / oneDNN rewrites), with shares. */
+  @Test
+  void profileListsExecutedOpTypes(@TempDir Path tmp) throws IOException {
+    Path config = tmp.resolve("tiny.json");
+    Files.writeString(config, TINY);
+    CliRun r = CliRun.of("bench", "--config", config.toString(), "--iters", "1", "--warmup", "1", "--size", "64",
+        "--profile", "2").ok();
+    assertTrue(r.out().contains("profile:     2 traced runs"), r.out());
+    assertTrue(r.out().contains("MatMul"), r.out());
+    assertTrue(r.out().contains("slowest nodes:"), r.out());
+    assertTrue(r.out().matches("(?s).*\\d+\\.\\d%.*"), "shares printed: " + r.out());
+    CliRun.of("bench", "--config", config.toString(), "--profile", "-1").badInput("--profile", "-1");
+  }
+
   @Test
   void percentiles() {
     double[] s = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};

@@ -84,12 +84,15 @@ final class Nn {
 
   /** nn.Linear over the last axis of a tensor of any rank ≥ 2. */
   Operand<TFloat32> linear(Operand<TFloat32> x, String prefix, int in, int out, boolean bias) {
-    Operand<TFloat32> w = params.get(prefix + ".weight", out, in);
-    Operand<TFloat32> flat = tf.reshape(x, ints(-1, in));
-    Operand<TFloat32> y = tf.linalg.matMul(flat, w);
-    if (bias) y = tf.nn.biasAdd(y, params.get(prefix + ".bias", out));
+    Operand<TFloat32> y = dense(tf.reshape(x, ints(-1, in)), prefix, in, out, bias);
     Operand<TInt32> lead = tf.stridedSlice(tf.shape(x), Indices.slice(0, -1));
     return tf.reshape(y, concat(lead, ints(out)));
+  }
+
+  /** nn.Linear on rows [n, in] → [n, out]: MatMul (+ BiasAdd). */
+  Operand<TFloat32> dense(Operand<TFloat32> rows, String prefix, int in, int out, boolean bias) {
+    Operand<TFloat32> y = tf.linalg.matMul(rows, params.get(prefix + ".weight", out, in));
+    return bias ? tf.nn.biasAdd(y, params.get(prefix + ".bias", out)) : y;
   }
 
   Operand<TFloat32> pad(Operand<TFloat32> x, int p) {
@@ -173,6 +176,12 @@ final class Nn {
     return tf.math.add(tf.math.mul(tf.math.mul(centered, inv), gamma), beta);
   }
 
+  /** AddV2, the addition op the remapper's patterns name (TF Java's {@code math.add} emits the older Add). */
+  Operand<TFloat32> addV2(Operand<TFloat32> a, Operand<TFloat32> b) {
+    return tf.scope().env().opBuilder("AddV2", tf.scope().makeOpName("AddV2"), tf.scope())
+        .addInput(a.asOutput()).addInput(b.asOutput()).build().output(0);
+  }
+
   /**
    * nn.BatchNorm2d(dim): in evaluation mode (inference) on the running statistics; in training mode,
    * where the spec says so, on the batch statistics over (B, H, W) with the biased variance, recording
@@ -237,16 +246,22 @@ final class Nn {
     return tf.math.mul(x, gate);
   }
 
-  /** Exact GELU: 0.5 · x · (1 + erf(x / √2)), as nn.GELU(). */
+  /**
+   * Exact GELU, x · ((erf(x / √2) + 1) · 0.5), as nn.GELU(): the op order of the remapper's MatMul +
+   * BiasAdd + GeluExact pattern, so after a linear layer's MatMul + BiasAdd it fuses into one kernel.
+   */
   Operand<TFloat32> gelu(Operand<TFloat32> x) {
-    Operand<TFloat32> cdf = tf.math.add(scalar(0.5), tf.math.mul(scalar(0.5), tf.math.erf(tf.math.mul(x, scalar(1 / Math.sqrt(2))))));
-    return tf.math.mul(x, cdf);
+    Operand<TFloat32> erf = tf.math.erf(tf.math.mul(x, scalar(1 / Math.sqrt(2))));
+    return tf.math.mul(tf.math.mul(addV2(erf, scalar(1)), scalar(0.5)), x);
   }
 
+  /** fc1 → GELU → fc2 on a [-1, dim] view: MatMul, BiasAdd and GELU adjacent, for the remapper to fuse. */
   Operand<TFloat32> mlp(Operand<TFloat32> x, String prefix, int dim, int hidden) {
-    Operand<TFloat32> h = gelu(linear(x, prefix + ".fc1", dim, hidden, true));
+    Operand<TFloat32> rows = tf.reshape(x, ints(-1, dim));
+    Operand<TFloat32> h = gelu(dense(rows, prefix + ".fc1", dim, hidden, true));
     h = dropout(h, dropRate());
-    return dropout(linear(h, prefix + ".fc2", hidden, dim, true), dropRate());
+    Operand<TFloat32> y = dropout(dense(h, prefix + ".fc2", hidden, dim, true), dropRate());
+    return tf.reshape(y, tf.shape(x));
   }
 
   /** Dropout rate after the MLP activation, fc2 and the attention projection (0 for inference). */

@@ -1,0 +1,78 @@
+package io.resttf.cli;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.proto.DeviceStepStats;
+import org.tensorflow.proto.NodeExecStats;
+import org.tensorflow.proto.RunMetadata;
+import org.tensorflow.proto.RunOptions;
+
+/**
+ * Time per op type over traced runs (RunOptions FULL_TRACE → RunMetadata step stats): the ops as the
+ * executor ran them, i.e. after grappler's remapper and oneDNN's layout pass (so fused kernels such as
+ * {@code _MklFusedMatMul} show up as such). Op time is each node's op start to op end; with intra-op
+ * threads and parallel ops the sum can exceed the wall time, so shares are of the summed op time.
+ */
+final class OpProfile {
+  private static final RunOptions TRACE = RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE).build();
+
+  private final Map<String, long[]> byType = new TreeMap<>(); // type → {micros, node executions}
+  private final Map<String, long[]> byNode = new TreeMap<>(); // "type name" → {micros, executions}
+  private long wallMicros;
+
+  /** Runs the runner once with full tracing and adds its step stats. */
+  void add(Session.Runner runner) {
+    long t0 = System.nanoTime();
+    try (Result r = runner.setOptions(TRACE).runAndFetchMetadata()) {
+      wallMicros += (System.nanoTime() - t0) / 1000;
+      RunMetadata md = r.getMetadata().orElseThrow(() -> new IllegalStateException("no run metadata returned"));
+      for (DeviceStepStats dev : md.getStepStats().getDevStatsList()) {
+        for (NodeExecStats n : dev.getNodeStatsList()) {
+          String type = opType(n);
+          if (type == null) continue;
+          long[] acc = byType.computeIfAbsent(type, k -> new long[2]);
+          acc[0] += Math.max(0, n.getOpEndRelMicros() - n.getOpStartRelMicros());
+          acc[1]++;
+          long[] node = byNode.computeIfAbsent(type + " " + n.getNodeName(), k -> new long[2]);
+          node[0] += Math.max(0, n.getOpEndRelMicros() - n.getOpStartRelMicros());
+          node[1]++;
+        }
+      }
+    }
+  }
+
+  /** "name = Type(inputs)" → Type; null for the executor's own entries (_SOURCE, _SINK). */
+  static String opType(NodeExecStats n) {
+    String label = n.getTimelineLabel();
+    int eq = label.indexOf(" = ");
+    int paren = label.indexOf('(', Math.max(eq, 0));
+    if (eq < 0 || paren < 0) return null;
+    return label.substring(eq + 3, paren).trim();
+  }
+
+  void print(PrintWriter out, int runs) {
+    long total = byType.values().stream().mapToLong(v -> v[0]).sum();
+    List<Map.Entry<String, long[]>> rows = new ArrayList<>(byType.entrySet());
+    rows.sort((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]));
+    out.printf(Locale.ROOT, "profile:     %d traced runs, %.2f ms wall per run (tracing adds overhead), %.2f ms op time per run%n",
+        runs, wallMicros / 1000.0 / runs, total / 1000.0 / runs);
+    out.printf(Locale.ROOT, "  %-36s %8s %10s %7s%n", "op type", "nodes", "ms/run", "share");
+    for (Map.Entry<String, long[]> e : rows) {
+      long[] v = e.getValue();
+      out.printf(Locale.ROOT, "  %-36s %8d %10.3f %6.1f%%%n", e.getKey(), v[1] / runs, v[0] / 1000.0 / runs,
+          100.0 * v[0] / Math.max(1, total));
+    }
+    List<Map.Entry<String, long[]>> nodes = new ArrayList<>(byNode.entrySet());
+    nodes.sort((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]));
+    out.printf(Locale.ROOT, "  slowest nodes:%n");
+    for (Map.Entry<String, long[]> e : nodes.subList(0, Math.min(15, nodes.size()))) {
+      out.printf(Locale.ROOT, "  %10.3f ms  %s%n", e.getValue()[0] / 1000.0 / runs, e.getKey());
+    }
+  }
+}
