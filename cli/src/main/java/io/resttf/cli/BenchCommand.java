@@ -1,6 +1,7 @@
 package io.resttf.cli;
 
 import io.resttf.model.RestConfig;
+import io.resttf.model.Precision;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
 import java.io.PrintWriter;
@@ -57,6 +58,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed of the weights and input (default: ${DEFAULT-VALUE})")
   long seed;
 
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
+      description = "fp32 (default) or bf16 (oneDNN bfloat16 mixed precision); bf16 also reports the max logit"
+          + " error and top-1 agreement against float32 on the benchmark batch")
+  Precision precision;
+
   @Option(names = "--profile", paramLabel = "N", defaultValue = "0",
       description = "after the timed runs, N traced runs: time per op type (TensorFlow step stats, as"
           + " executed after grappler and oneDNN rewrites), largest first (default: ${DEFAULT-VALUE})")
@@ -72,7 +78,7 @@ final class BenchCommand implements Callable<Integer> {
 
     if (threads != null) configureThreads(threads);
     long t0 = System.nanoTime();
-    try (RestModel m = RestModel.create(config)) {
+    try (RestModel m = RestModel.create(config, precision.sessionConfig(null))) {
       long t1 = System.nanoTime();
       m.initFresh(seed);
       long t2 = System.nanoTime();
@@ -91,6 +97,7 @@ final class BenchCommand implements Callable<Integer> {
           ms[i] = (System.nanoTime() - s) / 1e6;
         }
         report(out, config, (t1 - t0) / 1e6, (t2 - t1) / 1e6, ms);
+        if (precision != Precision.FP32 && m.network().logits() != null) compareWithFp32(out, config, m, in);
         if (profile > 0) {
           OpProfile p = new OpProfile();
           for (int i = 0; i < profile; i++) {
@@ -101,6 +108,44 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     return Main.OK;
+  }
+
+  /**
+   * The same weights and batch in a float32 session: max |logit difference| (and relative to the largest
+   * float32 logit) and how many images keep their top-1 class.
+   */
+  private void compareWithFp32(PrintWriter out, RestConfig config, RestModel low, TFloat32 in) {
+    float[] a = logits(low, in);
+    float[] b;
+    try (RestModel ref = RestModel.create(config)) {
+      ref.load(low.stateDict());
+      b = logits(ref, in);
+    }
+    int classes = config.numClasses();
+    double maxErr = 0, maxAbs = 0;
+    int agree = 0;
+    for (int i = 0; i < batch; i++) {
+      int ta = 0, tb = 0;
+      for (int c = 0; c < classes; c++) {
+        int k = i * classes + c;
+        maxErr = Math.max(maxErr, Math.abs(a[k] - b[k]));
+        maxAbs = Math.max(maxAbs, Math.abs(b[k]));
+        if (a[k] > a[i * classes + ta]) ta = c;
+        if (b[k] > b[i * classes + tb]) tb = c;
+      }
+      if (ta == tb) agree++;
+    }
+    out.printf(java.util.Locale.ROOT, "vs fp32:     max logit error %.3g (%.3g of the largest logit), top-1 agreement %d/%d%n",
+        maxErr, maxErr / Math.max(maxAbs, 1e-30), agree, batch);
+  }
+
+  private static float[] logits(RestModel m, TFloat32 in) {
+    try (Result r = m.session().runner().feed(m.network().input(), in).fetch(m.network().logits()).run()) {
+      TFloat32 t = (TFloat32) r.get(0);
+      float[] v = new float[(int) t.shape().size()];
+      t.copyTo(org.tensorflow.ndarray.buffer.DataBuffers.of(v));
+      return v;
+    }
   }
 
   private void validate() {
@@ -187,6 +232,7 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("model:       %s (%s), num_classes %d%n", model.describe(), config.family().id(), config.numClasses());
     out.printf("input:       batch %d, %dx%d, %d channels%n", batch, size, size, config.inChans());
     out.printf("threads:     %s%n", threads == null ? "default" : threads + " intra-op");
+    out.printf("precision:   %s%n", precision.id());
     out.printf("graph build: %.1f ms%n", buildMs);
     out.printf("weight init: %.1f ms%n", initMs);
     out.printf("runs:        %d warm-up, %d timed%n", warmup, iters);

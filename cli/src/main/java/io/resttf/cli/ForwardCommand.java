@@ -54,6 +54,10 @@ final class ForwardCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory (created if missing)")
   Path outDir;
 
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
+      description = "fp32 (default) or bf16: oneDNN bfloat16 mixed precision, float32 in and out")
+  io.resttf.model.Precision precision;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -75,7 +79,7 @@ final class ForwardCommand implements Callable<Integer> {
       Outputs.check(outDir);
     }
     RestModel.Outputs result;
-    try (RestModel m = RestModel.create(config)) {
+    try (RestModel m = RestModel.create(config, precision.sessionConfig(null))) {
       m.load(stateDict);
       result = m.forward(x);
     }
