@@ -90,6 +90,23 @@ def blas_library():
         return []
 
 
+def openblas_kernel():
+    """The OpenBLAS core (kernel set) the loaded OpenBLAS runs, e.g. 'Haswell' (AVX2) or 'SkylakeX'/'Cooperlake'
+    (AVX-512): OPENBLAS_CORETYPE forces one; unset, OpenBLAS picks the CPU's best. None without OpenBLAS."""
+    import ctypes
+    for path in blas_library():
+        if "openblas" not in path:
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            return "%s (%s)" % (lib.openblas_get_corename().decode(), lib.openblas_get_config().decode().strip())
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -156,7 +173,8 @@ def bench_inference(variant, batch, size, iters, warmup, seed):
     s = sorted(ms)
     ips = batch * len(ms) / (sum(ms) / 1e3)
     return dict(kind="inference", variant=variant, batch=batch, size=size, warmup=warmup, iters=iters,
-                latency_ms=dict(median=percentile(s, 50), p90=percentile(s, 90), min=s[0], mean=sum(ms) / len(ms)),
+                latency_ms=dict(median=percentile(s, 50), p90=percentile(s, 90), p99=percentile(s, 99), min=s[0],
+                                mean=sum(ms) / len(ms)),
                 images_per_s=ips, gmacs_per_image=macs / 1e9, gflops=2 * macs * ips / 1e9, runs_ms=ms,
                 loadavg_before=load_before, loadavg_after=load_after, foreign_cores=fc.cores)
 
@@ -255,11 +273,12 @@ def main():
     env = dict(torch=torch.__version__, python=platform.python_version(), executable=sys.executable,
                cpu=cpu_model(), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(),
                torch_interop_threads=torch.get_num_interop_threads(), mkldnn=torch.backends.mkldnn.is_available(),
-               blas=blas_library(), omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
+               blas=blas_library(), openblas_kernel=openblas_kernel(), omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
+               openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"),
                started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), loadavg_start=loadavg())
-    print("# PyTorch baseline: torch %s (python %s), %d threads, %s, BLAS %s" % (
-        env["torch"], env["python"], env["torch_threads"], env["cpu"], ", ".join(env["blas"]) or "?"),
-        flush=True)
+    print("# PyTorch baseline: torch %s (python %s), %d threads, %s, BLAS %s, OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s)" % (
+        env["torch"], env["python"], env["torch_threads"], env["cpu"], ", ".join(env["blas"]) or "?",
+        env["openblas_kernel"], env["openblas_coretype"]), flush=True)
 
     results = []
     if not args.no_infer:

@@ -236,8 +236,8 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("graph build: %.1f ms%n", buildMs);
     out.printf("weight init: %.1f ms%n", initMs);
     out.printf("runs:        %d warm-up, %d timed%n", warmup, iters);
-    out.printf("latency:     median %.2f ms, p90 %.2f ms, min %.2f ms, mean %.2f ms (per batch)%n",
-        percentile(sorted, 50), percentile(sorted, 90), sorted[0], total / ms.length);
+    out.printf("latency:     median %.2f ms, p90 %.2f ms, p99 %.2f ms, min %.2f ms, mean %.2f ms (per batch)%n",
+        percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99), sorted[0], total / ms.length);
     double imagesPerSecond = batch * ms.length / (total / 1000.0);
     out.printf("throughput:  %.2f images/s%n", imagesPerSecond);
     // arithmetic rate: 2 FLOPs per multiply-accumulate of the convolutions, linears and attention products

@@ -1,0 +1,126 @@
+package io.resttf.cli;
+
+import io.resttf.model.RestConfig;
+import io.resttf.model.RestNetwork;
+import io.resttf.tensor.BadInputException;
+import io.resttf.training.TrainingGraph;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code rest-tf bench-train}: the time of one training step, as bench/pytorch/bench.py times the official
+ * step: forward in training mode (BatchNorm on batch statistics, drop path 0.05), cross-entropy with label
+ * smoothing 0.1, backward, clipping by global norm 1.0 and AdamW (weight decay 0.05), on a few fixed random
+ * batches (the values do not change the cost), data loading excluded.
+ */
+@Command(
+    name = "bench-train",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Times training steps (forward, loss, backward, clip, AdamW) on random batches, data loading excluded,"
+          + " as bench/pytorch/bench.py times the official PyTorch step.",
+      "Prints seconds per step (median, p90, min) and images/s."
+    })
+final class BenchTrainCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  ModelOptions model;
+
+  @Option(names = "--batch", paramLabel = "N", defaultValue = "128", description = "batch size (default: ${DEFAULT-VALUE})")
+  int batch;
+
+  @Option(names = "--size", paramLabel = "S", defaultValue = "64",
+      description = "input height and width, a multiple of 32 (default: ${DEFAULT-VALUE})")
+  int size;
+
+  @Option(names = "--steps", paramLabel = "N", defaultValue = "20", description = "timed steps (default: ${DEFAULT-VALUE})")
+  int steps;
+
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "untimed steps first (default: ${DEFAULT-VALUE})")
+  int warmup;
+
+  @Option(names = "--drop-path", paramLabel = "R", defaultValue = "0.05",
+      description = "stochastic depth rate (default: ${DEFAULT-VALUE}, the Fashion recipe's)")
+  double dropPath;
+
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed (default: ${DEFAULT-VALUE})")
+  long seed;
+
+  @Override
+  public Integer call() {
+    if (batch < 1) throw new BadInputException("--batch must be >= 1, got " + batch);
+    if (size < RestConfig.STRIDE || size % RestConfig.STRIDE != 0) {
+      throw new BadInputException("--size must be a multiple of 32 and at least 32, got " + size);
+    }
+    if (steps < 1) throw new BadInputException("--steps must be >= 1, got " + steps);
+    if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
+    if (!(dropPath >= 0 && dropPath < 1)) throw new BadInputException("--drop-path must be in [0, 1), got " + dropPath);
+    RestConfig config = model.resolve();
+    if (config.numClasses() < 1) throw new BadInputException(model.describe() + ": a training step needs a head (num_classes >= 1)");
+    PrintWriter out = spec.commandLine().getOut();
+
+    TrainingGraph.Spec ts = TrainingGraph.Spec.of(config).withDropPath(dropPath);
+    long t0 = System.nanoTime();
+    try (TrainingGraph g = TrainingGraph.build(ts, null)) {
+      g.initFresh(seed);
+      long t1 = System.nanoTime();
+      SplittableRandom rng = new SplittableRandom(seed);
+      TrainingGraph.Batch[] batches = new TrainingGraph.Batch[4];
+      for (int i = 0; i < batches.length; i++) batches[i] = randomBatch(config, rng);
+      double[] s = new double[steps];
+      float loss = Float.NaN;
+      for (int i = 0; i < warmup + steps; i++) {
+        TrainingGraph.StepScalars sc = new TrainingGraph.StepScalars(2e-3, 0.9, 0.999, i + 1, 0.05);
+        long a = System.nanoTime();
+        loss = g.step(batches[i % batches.length], sc).loss();
+        if (i >= warmup) s[i - warmup] = (System.nanoTime() - a) / 1e9;
+      }
+      double[] sorted = s.clone();
+      Arrays.sort(sorted);
+      double median = BenchCommand.percentile(sorted, 50);
+      out.printf(Locale.ROOT, "model:       %s (%s), %d classes%n", model.describe(), config.family().id(), config.numClasses());
+      out.printf(Locale.ROOT, "step:        batch %d, %dx%d, drop path %.2f, label smoothing 0.1, clip 1.0, AdamW%n",
+          batch, size, size, dropPath);
+      out.printf(Locale.ROOT, "graph build: %.1f ms%n", (t1 - t0) / 1e6);
+      out.printf(Locale.ROOT, "runs:        %d warm-up, %d timed (last loss %.4f)%n", warmup, steps, loss);
+      out.printf(Locale.ROOT, "time/step:   median %.3f s, p90 %.3f s, min %.3f s%n", median,
+          BenchCommand.percentile(sorted, 90), sorted[0]);
+      out.printf(Locale.ROOT, "throughput:  %.1f images/s%n", batch / median);
+    }
+    return Main.OK;
+  }
+
+  /** Random pixels, labels, label-smoothed targets (0.1) and drop-path masks as the trainer draws them. */
+  private TrainingGraph.Batch randomBatch(RestConfig config, SplittableRandom rng) {
+    int c = config.inChans(), k = config.numClasses();
+    float[] pixels = new float[batch * size * size * c];
+    for (int i = 0; i < pixels.length; i++) pixels[i] = (float) (rng.nextDouble() * 2 - 1);
+    int[] labels = new int[batch];
+    float[] targets = new float[batch * k];
+    for (int i = 0; i < batch; i++) {
+      labels[i] = rng.nextInt(k);
+      for (int j = 0; j < k; j++) targets[i * k + j] = (float) (0.1 / k);
+      targets[i * k + labels[i]] += 0.9f;
+    }
+    float[] masks = null;
+    if (dropPath > 0) {
+      double[] rates = RestNetwork.dropPathRates(config, dropPath);
+      int n = RestNetwork.numDropPathMasks(config);
+      masks = new float[n * batch];
+      for (int m = 0; m < n; m++) {
+        double keep = 1 - rates[m / 2];
+        for (int i = 0; i < batch; i++) masks[m * batch + i] = rng.nextDouble() < keep ? (float) (1 / keep) : 0f;
+      }
+    }
+    return new TrainingGraph.Batch(new long[] {batch, size, size, c}, pixels, labels, targets, masks, null);
+  }
+}
