@@ -14,12 +14,23 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
@@ -42,8 +53,27 @@ import org.tensorflow.types.TString;
  * preprocessing, run normalised NHWC batches, or get the stage feature maps.
  *
  * <p>Thread-safe: every call is one {@link Session#run} on the loaded session, which TF allows from
- * many threads, and the object holds no mutable state. Close it to free the native graph and session
- * (not while other threads still use it).
+ * many threads. {@link #close()} frees the native graph and session; it may be called while other
+ * threads are mid-call (it waits for the session runs in progress; later calls fail with an
+ * {@link IllegalStateException} "classifier is closed").
+ *
+ * <p><b>Dynamic batching</b> ({@link #open(Path, Batching)}, off by default), as TF Serving's batching
+ * options: concurrent small calls of {@link #predict} (same height and width) and of the {@code classify}
+ * methods (any images) are queued, and one batcher thread runs up to {@link Batching#maxBatchSize()}
+ * images of them as one session run, waiting at most {@link Batching#maxWait()} after the first one
+ * arrived, then hands each caller its rows. Callers see the same API and the same errors: if a merged
+ * run fails (e.g. one caller sent a corrupt image), the calls are run again one by one, so each caller
+ * gets its own result or error. A full queue fails the call at once ({@link QueueFullException}).
+ *
+ * <p>Numerics under batching: answers are <em>not</em> always bit-identical to unbatched calls. A row's
+ * answer depends on the size of the batch it ran in (oneDNN picks its kernels by shape), not on its
+ * position or its companions, so a merged call's answer equals, bit for bit, the answer for the same
+ * input in an unbatched call of the merged size, and differs from the batch-1 answer in the last bits:
+ * measured on the restv2_tiny test model, every row of batches of 2 to 8 differs from batch 1, by at
+ * most 2.2e-7 of the output's largest magnitude (a few float32 ulps; logits and probabilities); the
+ * tests allow 1e-6. Top-k ranks can only swap between classes that close. A call that runs alone (no
+ * concurrent calls within {@code maxWait}), and every call re-run after a failed merged run, is a batch
+ * of its own and bit-identical to the unbatched call.
  */
 public final class RestClassifier implements AutoCloseable {
 
@@ -95,6 +125,66 @@ public final class RestClassifier implements AutoCloseable {
   /** {@code serving_default} outputs for a batch: logits and softmax probabilities, [B, num_classes]. */
   public record Outputs(HostTensor logits, HostTensor probabilities) {}
 
+  /**
+   * Dynamic batching options (see the class comment).
+   *
+   * @param maxBatchSize most images (rows) per merged session run, at least 2; a call with this many
+   *     images or more is not queued but run at once on its own
+   * @param maxWait how long the batcher waits, after the first queued call arrived, for more calls to
+   *     fill the batch (zero: run whatever is queued at once)
+   * @param maxQueue most calls waiting in the queue; one more fails at once with {@link QueueFullException}
+   */
+  public record Batching(int maxBatchSize, Duration maxWait, int maxQueue) {
+    /** The queue bound {@link #of(int, Duration)} uses. */
+    public static final int DEFAULT_MAX_QUEUE = 256;
+
+    public Batching {
+      Objects.requireNonNull(maxWait, "maxWait");
+      if (maxBatchSize < 2) throw new BadInputException("batching: the maximum batch size must be at least 2 (got " + maxBatchSize + ")");
+      if (maxWait.isNegative()) throw new BadInputException("batching: the maximum wait must not be negative (got " + maxWait + ")");
+      if (maxQueue < 1) throw new BadInputException("batching: the queue must hold at least 1 call (got " + maxQueue + ")");
+    }
+
+    /** Batching with a queue of {@value #DEFAULT_MAX_QUEUE} calls. */
+    public static Batching of(int maxBatchSize, Duration maxWait) {
+      return new Batching(maxBatchSize, maxWait, DEFAULT_MAX_QUEUE);
+    }
+
+    long maxWaitNanos() {
+      try {
+        return maxWait.toNanos();
+      } catch (ArithmeticException e) {
+        return Long.MAX_VALUE;
+      }
+    }
+  }
+
+  /**
+   * What the batcher has done since the classifier was opened (all zero when batching is off).
+   *
+   * @param calls calls served through the queue
+   * @param items images (rows) of those calls
+   * @param batches merged session runs, one per batch taken from the queue ({@code batches < calls}
+   *     means calls were merged)
+   * @param fallbacks merged runs that failed and were run again call by call
+   * @param rejected calls refused because the queue was full
+   * @param largestBatch the most images one merged run held
+   * @param waiting calls in the queue now
+   */
+  public record BatchingStats(long calls, long items, long batches, long fallbacks, long rejected, int largestBatch, int waiting) {
+    /** Images per merged run (0 before the first). */
+    public double meanBatchSize() {
+      return batches == 0 ? 0 : (double) items / batches;
+    }
+  }
+
+  /** A call refused because the batching queue is full; the message says how many calls wait. */
+  public static final class QueueFullException extends RejectedExecutionException {
+    QueueFullException(String message) {
+      super(message);
+    }
+  }
+
   private final Path directory;
   private final SavedModelBundle bundle;
   private final JsonNode metadata;
@@ -103,8 +193,12 @@ public final class RestClassifier implements AutoCloseable {
   private final List<String> labels;
   private final Map<String, SignatureDef> signatures;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Session runs hold the read lock; close() takes the write lock before it frees the session. */
+  private final ReentrantReadWriteLock runs = new ReentrantReadWriteLock();
+  /** Null when batching is off. */
+  private final Batcher batcher;
 
-  private RestClassifier(Path directory, SavedModelBundle bundle, JsonNode metadata) {
+  private RestClassifier(Path directory, SavedModelBundle bundle, JsonNode metadata, Batching batching) {
     this.directory = directory;
     this.bundle = bundle;
     this.metadata = metadata;
@@ -115,6 +209,7 @@ public final class RestClassifier implements AutoCloseable {
     metadata.path("labels").forEach(x -> l.add(x.asText()));
     this.labels = List.copyOf(l);
     this.signatures = Map.copyOf(bundle.metaGraphDef().getSignatureDefMap());
+    this.batcher = batching == null ? null : new Batcher(batching);
   }
 
   /**
@@ -122,6 +217,14 @@ public final class RestClassifier implements AutoCloseable {
    * complete version).
    */
   public static RestClassifier open(Path dir) {
+    return open(dir, null);
+  }
+
+  /**
+   * Opens an export (as {@link #open(Path)}) with dynamic batching of concurrent calls; {@code batching}
+   * null means off. The batcher is one daemon thread, stopped by {@link #close()}.
+   */
+  public static RestClassifier open(Path dir, Batching batching) {
     Path versionDir = resolveVersionDir(dir);
     Path meta = versionDir.resolve("assets").resolve(SavedModelExporter.METADATA_ASSET);
     JsonNode metadata;
@@ -141,7 +244,7 @@ public final class RestClassifier implements AutoCloseable {
       throw new BadInputException(versionDir + ": cannot load the SavedModel (" + firstLine(e.getMessage()) + ")", e);
     }
     try {
-      return new RestClassifier(versionDir, bundle, metadata);
+      return new RestClassifier(versionDir, bundle, metadata, batching);
     } catch (RuntimeException e) {
       bundle.close();
       throw e;
@@ -179,6 +282,16 @@ public final class RestClassifier implements AutoCloseable {
     return labels;
   }
 
+  /** The batching options, empty when batching is off. */
+  public Optional<Batching> batching() {
+    return batcher == null ? Optional.empty() : Optional.of(batcher.options);
+  }
+
+  /** What the batcher has done so far (all zero when batching is off). */
+  public BatchingStats batchingStats() {
+    return batcher == null ? new BatchingStats(0, 0, 0, 0, 0, 0, 0) : batcher.stats();
+  }
+
   /** The SavedModel bundle (its session is shared; do not close it). */
   public SavedModelBundle bundle() {
     return bundle;
@@ -204,43 +317,64 @@ public final class RestClassifier implements AutoCloseable {
   }
 
   /**
-   * Classifies a batch in one run (images may differ in size). If an image cannot be decoded, throws a
-   * {@link BadInputException} naming it (its position and name).
+   * Classifies a batch in one run (images may differ in size; with batching on, a call of fewer than
+   * {@code maxBatchSize} images shares its run with concurrent calls). If an image cannot be decoded,
+   * throws a {@link BadInputException} naming it (its position and name).
    */
   public List<Classification> classifyAll(List<ImageInput> images) {
     requireSignature(CLASSIFY_IMAGES);
     if (images.isEmpty()) return List.of();
-    try {
-      return runClassify(images);
-    } catch (TFInvalidArgumentException e) {
-      List<ImageResult> each = diagnose(images, e);
-      List<String> failed = new ArrayList<>();
-      ImageResult first = null;
-      for (int i = 0; i < each.size(); i++) {
-        if (!each.get(i).ok()) {
-          failed.add(Integer.toString(i));
-          if (first == null) first = each.get(i);
-        }
+    ClassifyOutcome o = classifyOutcome(images);
+    if (o.batchError() == null) return o.each().stream().map(ImageResult::classification).toList();
+    List<ImageResult> each = o.each();
+    List<String> failed = new ArrayList<>();
+    ImageResult first = null;
+    for (int i = 0; i < each.size(); i++) {
+      if (!each.get(i).ok()) {
+        failed.add(Integer.toString(i));
+        if (first == null) first = each.get(i);
       }
-      if (first == null) throw e; // not an image's fault
-      int idx = each.indexOf(first);
-      String more = failed.size() > 1 ? " (" + (failed.size() - 1) + " more failed: images " + String.join(", ", failed.subList(1, failed.size())) + ")" : "";
-      throw new BadInputException(describe(idx, images.size(), first.image()) + ": " + first.error() + more, e);
     }
+    if (first == null) throw o.batchError(); // not an image's fault
+    int idx = each.indexOf(first);
+    String more = failed.size() > 1 ? " (" + (failed.size() - 1) + " more failed: images " + String.join(", ", failed.subList(1, failed.size())) + ")" : "";
+    throw new BadInputException(describe(idx, images.size(), first.image()) + ": " + first.error() + more, o.batchError());
   }
 
   /** Classifies a batch, each image on its own account: one that fails gets an error, the others still run. */
   public List<ImageResult> classifyEach(List<ImageInput> images) {
     requireSignature(CLASSIFY_IMAGES);
     if (images.isEmpty()) return List.of();
-    try {
-      List<Classification> all = runClassify(images);
-      List<ImageResult> out = new ArrayList<>();
-      for (int i = 0; i < all.size(); i++) out.add(new ImageResult(images.get(i).name(), all.get(i), null));
-      return out;
-    } catch (TFInvalidArgumentException e) {
-      return diagnose(images, e);
+    return classifyOutcome(images).each();
+  }
+
+  /**
+   * Per-image results of classifying {@code images}; {@code batchError} is the failure of the run over
+   * all of them (then {@code each} comes from running every image alone), null when that run succeeded.
+   */
+  private record ClassifyOutcome(List<ImageResult> each, RuntimeException batchError) {}
+
+  private ClassifyOutcome classifyOutcome(List<ImageInput> images) {
+    if (batcher != null && images.size() < batcher.options.maxBatchSize()) {
+      checkOpen();
+      return batcher.submit(new ClassifyCall(List.copyOf(images)));
     }
+    return classifyDirect(images);
+  }
+
+  /** One run over {@code images}; if it fails, each image alone (the unbatched path). */
+  private ClassifyOutcome classifyDirect(List<ImageInput> images) {
+    try {
+      return new ClassifyOutcome(succeeded(images, runClassify(images)), null);
+    } catch (TFInvalidArgumentException e) {
+      return new ClassifyOutcome(diagnose(images, e), e);
+    }
+  }
+
+  private static List<ImageResult> succeeded(List<ImageInput> images, List<Classification> all) {
+    List<ImageResult> out = new ArrayList<>(all.size());
+    for (int i = 0; i < all.size(); i++) out.add(new ImageResult(images.get(i).name(), all.get(i), null));
+    return out;
   }
 
   /** Runs each image alone to find which ones fail. */
@@ -257,7 +391,10 @@ public final class RestClassifier implements AutoCloseable {
   }
 
   private List<Classification> runClassify(List<ImageInput> images) {
-    checkOpen();
+    return withSession(() -> runClassifyOpen(images));
+  }
+
+  private List<Classification> runClassifyOpen(List<ImageInput> images) {
     SignatureDef sig = signatures.get(CLASSIFY_IMAGES);
     try (TString in = bytesTensor(images)) {
       Session.Runner r = bundle.session().runner()
@@ -309,12 +446,15 @@ public final class RestClassifier implements AutoCloseable {
     if (images.isEmpty()) {
       return HostTensor.ofFloats(new long[] {0, preprocessing.inputSize(), preprocessing.inputSize(), config.inChans()}, new float[0]);
     }
-    checkOpen();
     SignatureDef sig = signatures.get(PREPROCESS_IMAGES);
-    try (TString in = bytesTensor(images);
-        Result res = bundle.session().runner().feed(tensor(sig, IMAGE_BYTES, true), in)
-            .fetch(tensor(sig, PIXEL_VALUES, false)).run()) {
-      return toHost((TFloat32) res.get(0));
+    try {
+      return withSession(() -> {
+        try (TString in = bytesTensor(images);
+            Result res = bundle.session().runner().feed(tensor(sig, IMAGE_BYTES, true), in)
+                .fetch(tensor(sig, PIXEL_VALUES, false)).run()) {
+          return toHost((TFloat32) res.get(0));
+        }
+      });
     } catch (TFInvalidArgumentException e) {
       if (images.size() == 1) throw new BadInputException(images.get(0).name() + ": " + imageError(e), e);
       for (int i = 0; i < images.size(); i++) {
@@ -331,11 +471,23 @@ public final class RestClassifier implements AutoCloseable {
 
   // ---- tensors ----
 
-  /** {@code serving_default}: a normalised NHWC batch [B, H, W, C] (H, W multiples of 32) → logits, probabilities. */
+  /**
+   * {@code serving_default}: a normalised NHWC batch [B, H, W, C] (H, W multiples of 32) → logits,
+   * probabilities. With batching on, a call of fewer than {@code maxBatchSize} images is merged with
+   * concurrent calls of the same H×W.
+   */
   public Outputs predict(HostTensor pixelValues) {
     requireSignature(SERVING_DEFAULT);
-    SignatureDef sig = signatures.get(SERVING_DEFAULT);
-    List<HostTensor> out = runPixels(sig, pixelValues, List.of(LOGITS, PROBABILITIES));
+    if (batcher != null) {
+      checkOpen();
+      RestModel.checkInputShape(pixelValues.shape(), config.inChans());
+      if (pixelValues.shape()[0] < batcher.options.maxBatchSize()) return batcher.submit(new PredictCall(pixelValues));
+    }
+    return predictDirect(pixelValues);
+  }
+
+  private Outputs predictDirect(HostTensor pixelValues) {
+    List<HostTensor> out = runPixels(signatures.get(SERVING_DEFAULT), pixelValues, List.of(LOGITS, PROBABILITIES));
     return new Outputs(out.get(0), out.get(1));
   }
 
@@ -350,14 +502,18 @@ public final class RestClassifier implements AutoCloseable {
   private List<HostTensor> runPixels(SignatureDef sig, HostTensor pixelValues, List<String> outputs) {
     checkOpen();
     RestModel.checkInputShape(pixelValues.shape(), config.inChans());
-    try (TFloat32 in = TFloat32.tensorOf(Shape.of(pixelValues.shape()), DataBuffers.of(pixelValues.toFloats(), true, false))) {
-      Session.Runner r = bundle.session().runner().feed(tensor(sig, PIXEL_VALUES, true), in);
-      outputs.forEach(o -> r.fetch(tensor(sig, o, false)));
-      try (Result res = r.run()) {
-        List<HostTensor> out = new ArrayList<>();
-        for (int i = 0; i < outputs.size(); i++) out.add(toHost((TFloat32) res.get(i)));
-        return out;
-      }
+    try {
+      return withSession(() -> {
+        try (TFloat32 in = TFloat32.tensorOf(Shape.of(pixelValues.shape()), DataBuffers.of(pixelValues.toFloats(), true, false))) {
+          Session.Runner r = bundle.session().runner().feed(tensor(sig, PIXEL_VALUES, true), in);
+          outputs.forEach(o -> r.fetch(tensor(sig, o, false)));
+          try (Result res = r.run()) {
+            List<HostTensor> out = new ArrayList<>();
+            for (int i = 0; i < outputs.size(); i++) out.add(toHost((TFloat32) res.get(i)));
+            return out;
+          }
+        }
+      });
     } catch (TFInvalidArgumentException e) {
       throw new BadInputException("pixel_values: " + assertionText(e.getMessage()), e);
     }
@@ -372,7 +528,23 @@ public final class RestClassifier implements AutoCloseable {
   }
 
   private void checkOpen() {
-    if (closed.get()) throw new IllegalStateException("classifier is closed");
+    if (closed.get()) throw closedError();
+  }
+
+  private IllegalStateException closedError() {
+    return new IllegalStateException(directory + ": classifier is closed");
+  }
+
+  /** Runs {@code run} (session work) unless the classifier is closed; close() waits for it to finish. */
+  private <T> T withSession(Supplier<T> run) {
+    var lock = runs.readLock();
+    lock.lock();
+    try {
+      checkOpen();
+      return run.get();
+    } finally {
+      lock.unlock();
+    }
   }
 
   private static String tensor(SignatureDef sig, String name, boolean input) {
@@ -446,8 +618,311 @@ public final class RestClassifier implements AutoCloseable {
     }
   }
 
+  /**
+   * Frees the session. Safe while other threads are mid-call: session runs in progress finish (a merged
+   * batch being run completes), calls still waiting in the batching queue and calls made from now on fail
+   * with an {@link IllegalStateException} "classifier is closed"; the batcher thread is stopped and
+   * joined.
+   */
   @Override
   public void close() {
-    if (closed.compareAndSet(false, true)) bundle.close();
+    if (!closed.compareAndSet(false, true)) return;
+    if (batcher != null) batcher.stop();
+    var lock = runs.writeLock();
+    lock.lock();
+    try {
+      bundle.close();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---- dynamic batching ----
+
+  /** A queued call: its images (rows) and the future its caller waits on. */
+  private abstract static class Call<T> {
+    final CompletableFuture<T> result = new CompletableFuture<>();
+    final long enqueued = System.nanoTime();
+
+    abstract int rows();
+
+    /** Whether this call can share a session run with {@code other}. */
+    abstract boolean mergesWith(Call<?> other);
+
+    void completeWith(Supplier<T> run) {
+      try {
+        result.complete(run.get());
+      } catch (Throwable t) {
+        result.completeExceptionally(t);
+      }
+    }
+  }
+
+  private static final class ClassifyCall extends Call<ClassifyOutcome> {
+    final List<ImageInput> images;
+
+    ClassifyCall(List<ImageInput> images) {
+      this.images = images;
+    }
+
+    @Override
+    int rows() {
+      return images.size();
+    }
+
+    @Override
+    boolean mergesWith(Call<?> other) {
+      return other instanceof ClassifyCall;
+    }
+  }
+
+  private static final class PredictCall extends Call<Outputs> {
+    final HostTensor pixels;
+    final long[] shape;
+
+    PredictCall(HostTensor pixels) {
+      this.pixels = pixels;
+      this.shape = pixels.shape();
+    }
+
+    @Override
+    int rows() {
+      return (int) shape[0];
+    }
+
+    @Override
+    boolean mergesWith(Call<?> other) {
+      return other instanceof PredictCall p && p.shape[1] == shape[1] && p.shape[2] == shape[2] && p.shape[3] == shape[3];
+    }
+  }
+
+  /** The queue and the thread that merges its calls into session runs. */
+  private final class Batcher {
+    final Batching options;
+    private final long maxWaitNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<Call<?>> queue = new ArrayDeque<>();
+    private final Thread thread;
+    private boolean stopped;
+    // statistics, guarded by lock
+    private long calls, items, batches, fallbacks, rejected;
+    private int largestBatch;
+
+    Batcher(Batching options) {
+      this.options = options;
+      this.maxWaitNanos = options.maxWaitNanos();
+      this.thread = new Thread(this::loop, "rest-tf-batcher " + directory.getFileName());
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    BatchingStats stats() {
+      lock.lock();
+      try {
+        return new BatchingStats(calls, items, batches, fallbacks, rejected, largestBatch, queue.size());
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    /** Queues {@code call} and waits for its result (rethrowing its failure). */
+    <T> T submit(Call<T> call) {
+      lock.lock();
+      try {
+        if (stopped || closed.get()) throw closedError();
+        if (queue.size() >= options.maxQueue()) {
+          rejected++;
+          throw new QueueFullException(directory + ": batching queue full (" + queue.size() + " waiting)");
+        }
+        queue.addLast(call);
+        changed.signalAll();
+      } finally {
+        lock.unlock();
+      }
+      try {
+        return call.result.join();
+      } catch (CompletionException e) {
+        Throwable c = e.getCause();
+        if (c instanceof RuntimeException r) throw r;
+        if (c instanceof Error err) throw err;
+        throw e;
+      }
+    }
+
+    /** Stops the thread: the batch being run completes, queued calls fail; joins the thread. */
+    void stop() {
+      lock.lock();
+      try {
+        changed.signalAll();
+      } finally {
+        lock.unlock();
+      }
+      boolean interrupted = false;
+      while (thread.isAlive()) {
+        try {
+          thread.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    private void loop() {
+      try {
+        List<Call<?>> batch;
+        while ((batch = next()) != null) {
+          try {
+            run(batch);
+          } catch (Throwable t) {
+            for (Call<?> c : batch) c.result.completeExceptionally(t);
+          }
+        }
+      } finally {
+        lock.lock();
+        try {
+          stopped = true;
+          for (Call<?> c : queue) c.result.completeExceptionally(closedError());
+          queue.clear();
+        } finally {
+          lock.unlock();
+        }
+      }
+    }
+
+    /**
+     * Waits for the next batch: the oldest call and the calls queued after it that merge with it, up to
+     * maxBatchSize images, once they fill it or the oldest has waited maxWait. Null once closed.
+     */
+    private List<Call<?>> next() {
+      lock.lock();
+      try {
+        while (true) {
+          if (closed.get()) return null;
+          if (queue.isEmpty()) {
+            changed.awaitUninterruptibly();
+            continue;
+          }
+          Call<?> head = queue.peekFirst();
+          int rows = 0;
+          for (Call<?> c : queue) {
+            if (c.mergesWith(head) && rows + c.rows() <= options.maxBatchSize()) rows += c.rows();
+          }
+          long waited = System.nanoTime() - head.enqueued;
+          if (rows < options.maxBatchSize() && waited < maxWaitNanos) {
+            try {
+              changed.awaitNanos(maxWaitNanos - waited);
+            } catch (InterruptedException e) {
+              // only close() stops the batcher
+            }
+            continue;
+          }
+          List<Call<?>> batch = new ArrayList<>();
+          rows = 0;
+          for (Iterator<Call<?>> it = queue.iterator(); it.hasNext(); ) {
+            Call<?> c = it.next();
+            if (c.mergesWith(head) && rows + c.rows() <= options.maxBatchSize()) {
+              rows += c.rows();
+              batch.add(c);
+              it.remove();
+            }
+          }
+          calls += batch.size();
+          items += rows;
+          batches++;
+          largestBatch = Math.max(largestBatch, rows);
+          return batch;
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    private void run(List<Call<?>> batch) {
+      if (batch.get(0) instanceof ClassifyCall) {
+        List<ClassifyCall> cs = new ArrayList<>();
+        for (Call<?> c : batch) cs.add((ClassifyCall) c);
+        runClassifyBatch(cs);
+      } else {
+        List<PredictCall> ps = new ArrayList<>();
+        for (Call<?> c : batch) ps.add((PredictCall) c);
+        runPredictBatch(ps);
+      }
+    }
+
+    private void runClassifyBatch(List<ClassifyCall> batch) {
+      if (batch.size() == 1) {
+        ClassifyCall c = batch.get(0);
+        c.completeWith(() -> classifyDirect(c.images));
+        return;
+      }
+      List<ImageInput> merged = new ArrayList<>();
+      for (ClassifyCall c : batch) merged.addAll(c.images);
+      List<Classification> all;
+      try {
+        all = runClassify(merged);
+      } catch (RuntimeException e) {
+        if (closed.get()) throw e; // every call gets the closed error
+        fellBack();
+        for (ClassifyCall c : batch) c.completeWith(() -> classifyDirect(c.images));
+        return;
+      }
+      int at = 0;
+      for (ClassifyCall c : batch) {
+        c.result.complete(new ClassifyOutcome(succeeded(c.images, all.subList(at, at + c.rows())), null));
+        at += c.rows();
+      }
+    }
+
+    private void runPredictBatch(List<PredictCall> batch) {
+      if (batch.size() == 1) {
+        PredictCall c = batch.get(0);
+        c.completeWith(() -> predictDirect(c.pixels));
+        return;
+      }
+      long[] shape = batch.get(0).shape.clone();
+      int rows = 0;
+      for (PredictCall c : batch) rows += c.rows();
+      shape[0] = rows;
+      float[] data = new float[Math.toIntExact(HostTensor.numElements(shape))];
+      int at = 0;
+      for (PredictCall c : batch) {
+        float[] f = c.pixels.toFloats();
+        System.arraycopy(f, 0, data, at, f.length);
+        at += f.length;
+      }
+      Outputs all;
+      try {
+        all = predictDirect(HostTensor.ofFloats(shape, data));
+      } catch (RuntimeException e) {
+        if (closed.get()) throw e; // every call gets the closed error
+        fellBack();
+        for (PredictCall c : batch) c.completeWith(() -> predictDirect(c.pixels));
+        return;
+      }
+      int row = 0;
+      for (PredictCall c : batch) {
+        c.result.complete(new Outputs(rows(all.logits(), row, c.rows()), rows(all.probabilities(), row, c.rows())));
+        row += c.rows();
+      }
+    }
+
+    private void fellBack() {
+      lock.lock();
+      try {
+        fallbacks++;
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** Rows [from, from + count) of {@code t} along its first dimension. */
+  private static HostTensor rows(HostTensor t, int from, int count) {
+    long[] shape = t.shape();
+    int per = Math.toIntExact(t.size() / shape[0]);
+    shape[0] = count;
+    return HostTensor.ofFloats(shape, Arrays.copyOfRange(t.toFloats(), from * per, (from + count) * per));
   }
 }

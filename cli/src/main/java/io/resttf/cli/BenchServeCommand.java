@@ -1,0 +1,208 @@
+package io.resttf.cli;
+
+import io.resttf.serving.RestClassifier;
+import io.resttf.serving.RestClassifier.Batching;
+import io.resttf.serving.RestClassifier.BatchingStats;
+import io.resttf.serving.RestClassifier.ImageInput;
+import io.resttf.tensor.BadInputException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code rest-tf bench-serve}: serving under concurrent load through the Java API. N client threads send
+ * batch-1 classify requests for S seconds, first with dynamic batching off, then on; for reference, one
+ * thread sending batches of B images (the best throughput batching can hope for).
+ */
+@Command(
+    name = "bench-serve",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Serving under concurrent load: N client threads each send batch-1",
+      "classify requests (round-robin over the images) for S seconds through",
+      "RestClassifier, with dynamic batching off, then on. Prints requests,",
+      "throughput and latency (p50, p90, p99, max) of each; then the throughput",
+      "of one thread sending batches of B images, and the ratio of the batched",
+      "concurrent throughput to it."
+    })
+final class BenchServeCommand implements java.util.concurrent.Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "SavedModel (version or model directory)")
+  Path model;
+
+  @Option(names = "--clients", paramLabel = "N", defaultValue = "8", description = "client threads (default: ${DEFAULT-VALUE})")
+  int clients;
+
+  @Option(names = "--seconds", paramLabel = "S", defaultValue = "10", description = "duration of each phase (default: ${DEFAULT-VALUE})")
+  double seconds;
+
+  @Option(names = "--max-batch", paramLabel = "B", defaultValue = "8",
+      description = "batching: most images per merged run; also the reference batch size (default: ${DEFAULT-VALUE})")
+  int maxBatch;
+
+  @Option(names = "--max-wait-ms", paramLabel = "W", defaultValue = "5",
+      description = "batching: most milliseconds to wait for a batch to fill (default: ${DEFAULT-VALUE})")
+  double maxWaitMs;
+
+  @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files, sent round-robin")
+  List<Path> images;
+
+  /** One timed phase: requests (or runs), images, wall time, per-request latencies in ms (sorted). */
+  record Phase(long requests, long images, double seconds, double[] latenciesMs) {
+    double imagesPerSecond() {
+      return images / seconds;
+    }
+
+    String latency() {
+      return String.format(Locale.ROOT, "latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms",
+          BenchCommand.percentile(latenciesMs, 50), BenchCommand.percentile(latenciesMs, 90),
+          BenchCommand.percentile(latenciesMs, 99), latenciesMs[latenciesMs.length - 1]);
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if (clients < 1) throw new BadInputException("--clients must be >= 1, got " + clients);
+    if (!(seconds > 0) || seconds > 86_400) throw new BadInputException("--seconds must be > 0 (at most a day), got " + seconds);
+    if (maxBatch < 2) throw new BadInputException("--max-batch must be >= 2, got " + maxBatch);
+    if (!(maxWaitMs >= 0) || maxWaitMs > 60_000) throw new BadInputException("--max-wait-ms must be >= 0 (at most 60000), got " + maxWaitMs);
+    PrintWriter out = spec.commandLine().getOut();
+    List<ImageInput> inputs = images.stream().map(ImageInput::of).toList();
+    Batching batching = new Batching(maxBatch, Duration.ofNanos(Math.round(maxWaitMs * 1e6)), clients);
+    long nanos = Math.round(seconds * 1e9);
+    out.printf(Locale.ROOT, "model: %s; %d client%s, %s s per phase, %d image%s round-robin%n", model, clients,
+        clients == 1 ? "" : "s", fmt(seconds), inputs.size(), inputs.size() == 1 ? "" : "s");
+
+    Phase off, reference;
+    try (RestClassifier c = RestClassifier.open(model)) {
+      c.classifyAll(inputs); // every image decodes (else: exit 2 naming it), and warm-up
+      c.classifyAll(batchAt(inputs, 0, 1));
+      c.classifyAll(batchAt(inputs, 0, maxBatch));
+      off = clients(c, inputs, nanos);
+      out.printf(Locale.ROOT, "batching off: %d requests in %.1f s, %.2f images/s; %s%n",
+          off.requests(), off.seconds(), off.imagesPerSecond(), off.latency());
+      out.flush();
+      reference = oneThreadBatches(c, inputs, nanos);
+    }
+
+    Phase on;
+    BatchingStats stats;
+    try (RestClassifier c = RestClassifier.open(model, batching)) {
+      // warm-up: one run of each batch size merging can produce (a call of k images is a batch of k)
+      for (int k = 1; k <= maxBatch; k++) c.classifyAll(batchAt(inputs, 0, k));
+      BatchingStats before = c.batchingStats();
+      on = clients(c, inputs, nanos);
+      BatchingStats after = c.batchingStats();
+      long runs = after.batches() - before.batches(), items = after.items() - before.items();
+      out.printf(Locale.ROOT, "batching on (max batch %d, max wait %s ms): %d requests in %.1f s, %.2f images/s; %s; "
+          + "%d session runs, mean batch %.2f%n", maxBatch, fmt(maxWaitMs), on.requests(), on.seconds(), on.imagesPerSecond(),
+          on.latency(), runs, runs == 0 ? 0.0 : (double) items / runs);
+    }
+    out.printf(Locale.ROOT, "batch-%d throughput (1 thread, batches of %d): %d runs in %.1f s, %.2f images/s; %s per batch%n",
+        maxBatch, maxBatch, reference.requests(), reference.seconds(), reference.imagesPerSecond(), reference.latency());
+    out.printf(Locale.ROOT, "batching on / batch-%d throughput: %.2f; batching on / off: %.2f%n", maxBatch,
+        on.imagesPerSecond() / reference.imagesPerSecond(), on.imagesPerSecond() / off.imagesPerSecond());
+    return Main.OK;
+  }
+
+  /** {@code size} images from position {@code start} of the round-robin. */
+  static List<ImageInput> batchAt(List<ImageInput> images, long start, int size) {
+    List<ImageInput> b = new ArrayList<>(size);
+    for (int j = 0; j < size; j++) b.add(images.get((int) ((start + j) % images.size())));
+    return b;
+  }
+
+  /** {@code clients} threads, each sending one image per call (round-robin from its own offset) until the time is up. */
+  private Phase clients(RestClassifier c, List<ImageInput> inputs, long nanos) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(clients, r -> {
+      Thread t = new Thread(r, "bench-serve client");
+      t.setDaemon(true);
+      return t;
+    });
+    AtomicBoolean failed = new AtomicBoolean();
+    CountDownLatch start = new CountDownLatch(1);
+    try {
+      List<Future<double[]>> futures = new ArrayList<>();
+      for (int t = 0; t < clients; t++) {
+        int id = t;
+        futures.add(pool.submit(() -> {
+          start.await();
+          long deadline = System.nanoTime() + nanos;
+          double[] ms = new double[256];
+          int n = 0;
+          long next = id;
+          try {
+            do {
+              List<ImageInput> one = batchAt(inputs, next++, 1);
+              long t0 = System.nanoTime();
+              c.classifyAll(one);
+              if (n == ms.length) ms = Arrays.copyOf(ms, n * 2);
+              ms[n++] = (System.nanoTime() - t0) / 1e6;
+            } while (System.nanoTime() < deadline && !failed.get());
+          } catch (RuntimeException e) {
+            failed.set(true);
+            throw e;
+          }
+          return Arrays.copyOf(ms, n);
+        }));
+      }
+      long t0 = System.nanoTime();
+      start.countDown();
+      List<double[]> all = new ArrayList<>();
+      for (Future<double[]> f : futures) all.add(unwrap(f));
+      double secs = (System.nanoTime() - t0) / 1e9;
+      double[] lat = all.stream().flatMapToDouble(Arrays::stream).sorted().toArray();
+      return new Phase(lat.length, lat.length, secs, lat);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** One thread sending batches of {@code maxBatch} images (round-robin) until the time is up. */
+  private Phase oneThreadBatches(RestClassifier c, List<ImageInput> inputs, long nanos) {
+    double[] ms = new double[64];
+    int n = 0;
+    long t0 = System.nanoTime(), deadline = t0 + nanos;
+    do {
+      List<ImageInput> batch = batchAt(inputs, (long) n * maxBatch, maxBatch);
+      long s = System.nanoTime();
+      c.classifyAll(batch);
+      if (n == ms.length) ms = Arrays.copyOf(ms, n * 2);
+      ms[n++] = (System.nanoTime() - s) / 1e6;
+    } while (System.nanoTime() < deadline);
+    double secs = (System.nanoTime() - t0) / 1e9;
+    double[] lat = Arrays.copyOf(ms, n);
+    Arrays.sort(lat);
+    return new Phase(n, (long) n * maxBatch, secs, lat);
+  }
+
+  private static double[] unwrap(Future<double[]> f) throws Exception {
+    try {
+      return f.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof Exception x) throw x;
+      if (e.getCause() instanceof Error err) throw err;
+      throw e;
+    }
+  }
+
+  private static String fmt(double v) {
+    return v == Math.rint(v) ? Long.toString((long) v) : String.format(Locale.ROOT, "%s", v);
+  }
+}
