@@ -39,6 +39,10 @@ final class ClassifyCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files")
   List<Path> images;
 
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
+      description = "fp32 (default) or bf16: the session computes with oneDNN bfloat16 mixed precision")
+  io.resttf.model.Precision precision;
+
   @Override
   public Integer call() {
     if (topK < 1) throw new BadInputException("--top-k must be at least 1, got " + topK);
@@ -46,7 +50,7 @@ final class ClassifyCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     int failed = 0;
-    try (RestClassifier c = RestClassifier.open(model)) {
+    try (RestClassifier c = RestClassifier.open(model, null, precision)) {
       int k = Math.min(topK, c.labels().size());
       for (int from = 0; from < images.size(); from += batch) {
         List<RestClassifier.ImageInput> inputs = new ArrayList<>();

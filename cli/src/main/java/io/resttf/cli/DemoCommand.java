@@ -66,6 +66,10 @@ final class DemoCommand implements Callable<Integer> {
 
   Report report;
 
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
+      description = "fp32 (default) or bf16: the session computes with oneDNN bfloat16 mixed precision")
+  io.resttf.model.Precision precision;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
@@ -99,7 +103,7 @@ final class DemoCommand implements Callable<Integer> {
 
       // 4. reload it fresh and classify the shipped images
       long[] official10k = Npy.read(copyResource("test_predictions.npy", work)).toLongs();
-      try (RestClassifier clf = RestClassifier.open(r.versionDir())) {
+      try (RestClassifier clf = RestClassifier.open(r.versionDir(), null, precision)) {
         out.println("[4/5] reloaded; classifying the shipped test images (predicted / true / official):");
         List<String[]> index = shippedIndex();
         List<RestClassifier.ImageInput> inputs = new ArrayList<>();

@@ -58,13 +58,17 @@ final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--batch", paramLabel = "N", defaultValue = "64") int batch;
 
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
+      description = "fp32 (default) or bf16: the session computes with oneDNN bfloat16 mixed precision")
+  io.resttf.model.Precision precision;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     if (batch < 1) throw new BadInputException("--batch must be >= 1");
     if (limit != null && limit < 1) throw new BadInputException("--limit must be >= 1");
     Path dir = resolveModel(model);
-    try (RestClassifier cl = RestClassifier.open(dir)) {
+    try (RestClassifier cl = RestClassifier.open(dir, null, precision)) {
       List<String> labels = cl.labels();
       int classes = cl.config().numClasses();
       if (classes < 1) throw new BadInputException(dir + ": the model has no classification head");

@@ -36,6 +36,22 @@ class ServingCommandsTest {
     assertTrue(Files.readString(tmp.resolve("models.config")).contains("fashion_restv2_micro"));
   }
 
+  /**
+   * --precision bf16 (oneDNN's bfloat16 mixed precision): the whole test set through the export keeps the
+   * float32 model's top-1 class (the official predictions, which float32 reproduces 100 %) for ≥ 99.5 %.
+   */
+  @Test
+  void demoInBfloat16AgreesWithFloat32(@TempDir Path tmp) throws Exception {
+    assertTrue(FashionMnist.installed(), "Debian's dataset-fashion-mnist must be installed (ci/deps installs it)");
+    String out = CliRun.of("demo", "--base", tmp.toString(), "--precision", "bf16").ok().out();
+    Matcher m = RESULT.matcher(out);
+    assertTrue(m.find(), out);
+    assertEquals(10000, Integer.parseInt(m.group(1)));
+    assertTrue(Double.parseDouble(m.group(4)) >= 99.5, out);
+    CliRun.of("classify", "--model", tmp.resolve("fashion_restv2_micro").toString(), "--precision", "fp8", "x.png")
+        .badInput("--precision", "fp8");
+  }
+
   @Test
   void exportInspectClassifyAndRun(@TempDir Path tmp) throws Exception {
     Path dir = Fixtures.parity("restv2_tiny-narrow");

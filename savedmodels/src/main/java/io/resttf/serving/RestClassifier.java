@@ -3,6 +3,7 @@ package io.resttf.serving;
 import static io.resttf.serving.ServingSignatures.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.resttf.model.Precision;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
@@ -225,6 +226,15 @@ public final class RestClassifier implements AutoCloseable {
    * null means off. The batcher is one daemon thread, stopped by {@link #close()}.
    */
   public static RestClassifier open(Path dir, Batching batching) {
+    return open(dir, batching, Precision.FP32);
+  }
+
+  /**
+   * Opens an export (as {@link #open(Path, Batching)}) whose session computes in {@code precision}:
+   * {@link Precision#BF16} runs oneDNN's bfloat16 auto-mixed-precision rewriter over the loaded graph
+   * (inputs, outputs and variables stay float32; the export itself is unchanged).
+   */
+  public static RestClassifier open(Path dir, Batching batching, Precision precision) {
     Path versionDir = resolveVersionDir(dir);
     Path meta = versionDir.resolve("assets").resolve(SavedModelExporter.METADATA_ASSET);
     JsonNode metadata;
@@ -239,7 +249,10 @@ public final class RestClassifier implements AutoCloseable {
     }
     SavedModelBundle bundle;
     try {
-      bundle = SavedModelBundle.load(versionDir.toString(), TAG);
+      bundle = precision == Precision.FP32
+          ? SavedModelBundle.load(versionDir.toString(), TAG)
+          : SavedModelBundle.loader(versionDir.toString()).withTags(TAG)
+              .withConfigProto(precision.sessionConfig(null)).load();
     } catch (TensorFlowException e) {
       throw new BadInputException(versionDir + ": cannot load the SavedModel (" + firstLine(e.getMessage()) + ")", e);
     }
