@@ -99,7 +99,7 @@ def run_pytorch(variant, batch, size, iters, warmup, threads):
                 openblas_kernel=data["environment"].get("openblas_kernel"))
 
 
-KEEP_OPENBLAS_OVERRIDE = False
+KEEP_OPENBLAS_OVERRIDE = os.environ.get("BENCH_KEEP_OPENBLAS_OVERRIDE") == "1"
 
 
 def pytorch_env():
