@@ -91,8 +91,9 @@ final class Nn {
 
   /** nn.Linear on rows [n, in] → [n, out]: MatMul (+ BiasAdd). */
   Operand<TFloat32> dense(Operand<TFloat32> rows, String prefix, int in, int out, boolean bias) {
-    Operand<TFloat32> y = tf.linalg.matMul(rows, params.get(prefix + ".weight", out, in));
-    return bias ? tf.nn.biasAdd(y, params.get(prefix + ".bias", out)) : y;
+    Ops s = tf.withSubScope(prefix); // ops named after the module, for profiles
+    Operand<TFloat32> y = s.linalg.matMul(rows, params.get(prefix + ".weight", out, in));
+    return bias ? s.nn.biasAdd(y, params.get(prefix + ".bias", out)) : y;
   }
 
   Operand<TFloat32> pad(Operand<TFloat32> x, int p) {
@@ -101,21 +102,22 @@ final class Nn {
   }
 
   /**
-   * nn.Conv2d(in, out, k, stride, padding=p, bias). Inference uses Conv2D; training graphs use the same
-   * convolution written as patches × weights ({@link #convAsMatMul}), because the gradient TensorFlow
-   * builds for Conv2D, Conv2DBackpropInput, runs a oneDNN kernel that is wrong on AVX-512 for some
-   * shapes (README, "TensorFlow traps").
+   * nn.Conv2d(in, out, k, stride, padding=p, bias), as patches × weights ({@link #convAsMatMul}) in
+   * inference and training alike. Two reasons: the gradient TensorFlow builds for Conv2D,
+   * Conv2DBackpropInput, runs a oneDNN kernel that is wrong on AVX-512 for some shapes (README,
+   * "TensorFlow traps"); and for these convolutions (3×3 stride 2 on small maps, 3 input channels in the
+   * stem) oneDNN's Conv2D reached 40–60 GFLOP/s where one large MatMul + BiasAdd runs near the CPU's peak
+   * (restv2_tiny: 5 of its 6 convolutions 2–3× faster, the whole model ~10 % at batch 1 and 16).
    */
   Operand<TFloat32> conv(Operand<TFloat32> x, String prefix, int in, int out, int k, int stride, int p, boolean bias) {
     Operand<TFloat32> w = params.get(prefix + ".weight", out, in, k, k);
-    Operand<TFloat32> y = training == null
-        ? tf.nn.conv2d(pad(x, p), w, List.of(1L, (long) stride, (long) stride, 1L), "VALID")
-        : convAsMatMul(pad(x, p), w, in, out, k, stride);
-    return bias ? tf.nn.biasAdd(y, params.get(prefix + ".bias", out)) : y;
+    Operand<TFloat32> b = bias ? params.get(prefix + ".bias", out) : null;
+    return convAsMatMul(tf.withSubScope(prefix), pad(x, p), w, b, in, out, k, stride);
   }
 
   /**
-   * A VALID convolution of x [B,H,W,in] with HWIO weights [k,k,in,out], as one MatMul of its patches.
+   * A VALID convolution of x [B,H,W,in] with HWIO weights [k,k,in,out] (and a bias, or null), as one
+   * MatMul (+ BiasAdd, which the remapper fuses) of its patches.
    * The patches are one Gather of x's pixels (row (o·s + i)·W + q·s + j for output (o, q) and tap
    * (i, j)), laid out [B·Ho·Wo, k·k·in] in (i, j, c) order, the row order of the weights reshaped to
    * [k·k·in, out]. Its gradient is MatMul and the Gather's UnsortedSegmentSum, never
@@ -123,8 +125,8 @@ final class Nn {
    * TensorFlow's gradient builder does not fix from one graph build to the next (k² strided slices made
    * resumed training runs differ in the last bits).
    */
-  static Operand<TFloat32> convAsMatMul(Ops tf, Operand<TFloat32> x, Operand<TFloat32> w, int in, int out, int k,
-      int stride) {
+  static Operand<TFloat32> convAsMatMul(Ops tf, Operand<TFloat32> x, Operand<TFloat32> w, Operand<TFloat32> bias,
+      int in, int out, int k, int stride) {
     Operand<TInt32> shape = tf.shape(x);
     Operand<TInt32> batch = tf.stridedSlice(shape, Indices.slice(0, 1));
     Operand<TInt32> hIn = tf.stridedSlice(shape, Indices.at(1));
@@ -141,6 +143,7 @@ final class Nn {
     Operand<TFloat32> patches = tf.gather(pixels, tf.reshape(index, tf.constant(new int[] {-1})), tf.constant(1));
     Operand<TFloat32> y = tf.linalg.matMul(tf.reshape(patches, tf.constant(new int[] {-1, k * k * in})),
         tf.reshape(w, tf.constant(new int[] {k * k * in, out})));
+    if (bias != null) y = tf.nn.biasAdd(y, bias);
     Operand<TInt32> outShape = tf.concat(List.of(batch, tf.reshape(hOut, tf.constant(new int[] {1})),
         tf.reshape(wOut, tf.constant(new int[] {1})), tf.constant(new int[] {out})), tf.constant(0));
     return tf.reshape(y, outShape);
@@ -152,16 +155,24 @@ final class Nn {
     return tf.math.add(tf.reshape(starts, tf.constant(new int[] {-1, 1})), tf.range(tf.constant(0), tf.constant(k), tf.constant(1)));
   }
 
-  private Operand<TFloat32> convAsMatMul(Operand<TFloat32> x, Operand<TFloat32> w, int in, int out, int k, int stride) {
-    return convAsMatMul(tf, x, w, in, out, k, stride);
-  }
-
   /** nn.Conv2d(c, c·m, k, stride, padding=p, groups=c) with bias. */
   Operand<TFloat32> depthwise(Operand<TFloat32> x, String prefix, int c, int m, int k, int stride, int p) {
-    Operand<TFloat32> w = params.get(prefix + ".weight", (long) c * m, 1, k, k);
+    Operand<TFloat32> w = params.get(prefix + ".weight", (long) c * m, 1, k, k); // [k, k, c, m]
+    Ops s = tf.withSubScope(prefix);
+    Operand<TFloat32> in = pad(x, p);
+    if (m > 1) {
+      // oneDNN has no fast kernel for a channel multiplier > 1 (ResTv2's up convs: 4-64): a stage-3 up conv
+      // took 3-8 ms for 0.7 M multiply-adds. Each input channel repeated m times, in PyTorch's (c, m)
+      // output order, makes it a multiplier-1 depthwise conv over c·m channels with the same weights.
+      Operand<TInt32> shape = s.shape(in);
+      Operand<TFloat32> repeated = s.broadcastTo(s.expandDims(in, s.constant(-1)),
+          concat(shape, ints(m)));
+      in = s.reshape(repeated, concat(s.stridedSlice(shape, Indices.slice(0, 3)), ints(c * m)));
+      w = s.reshape(w, ints(k, k, c * m, 1));
+    }
     Operand<TFloat32> y =
-        tf.nn.depthwiseConv2dNative(pad(x, p), w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
-    return tf.nn.biasAdd(y, params.get(prefix + ".bias", (long) c * m));
+        s.nn.depthwiseConv2dNative(in, w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
+    return s.nn.biasAdd(y, params.get(prefix + ".bias", (long) c * m));
   }
 
   /** nn.LayerNorm(dim, eps) over the last axis. */

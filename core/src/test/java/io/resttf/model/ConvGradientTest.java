@@ -122,7 +122,7 @@ class ConvGradientTest {
       Operand<TFloat32> padded = p == 0 ? xp
           : tf.pad(xp, tf.constant(new int[][] {{0, 0}, {p, p}, {p, p}, {0, 0}}), tf.constant(0f));
       Operand<TFloat32> y = patches
-          ? Nn.convAsMatMul(tf, padded, wp, in, out, k, stride)
+          ? Nn.convAsMatMul(tf, padded, wp, null, in, out, k, stride)
           : tf.nn.conv2d(padded, wp, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
       Operand<TFloat32> loss = tf.sum(tf.math.mul(y, rp), tf.constant(new int[] {0, 1, 2, 3}));
       Output<?>[] grads = g.addGradients(loss.asOutput(), new Output<?>[] {xp.asOutput(), wp.asOutput()});
