@@ -126,8 +126,9 @@ def main():
             cells += ["%.2f" % r[p]["images_per_s"], "%.1f / %.1f" % (r[p]["median_ms"], r[p]["p99_ms"] or float("nan"))]
         ratios = ["%.2fx" % (r["resttf"]["images_per_s"] / r[p]["images_per_s"]) for p in peers
                   if p != "resttf" and "resttf" in r]
-        print("| %d | %s | %d | %s | %s | %.2f |" % (r["round"], r["variant"], r["batch"], " | ".join(cells),
-                                                     " | ".join(ratios), max(r[p]["foreign_cores"] for p in peers)))
+        print("| %d | %s | %d | %s | %s%.2f |" % (r["round"], r["variant"], r["batch"], " | ".join(cells),
+                                                   "".join(x + " | " for x in ratios),
+                                                   max(r[p]["foreign_cores"] for p in peers)))
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:

@@ -301,6 +301,13 @@ final class Nn {
 
   /** [B, heads, L, hd] from tokens [B, h, w, C] whose channels are ordered (head, head_dim). */
   Operand<TFloat32> splitHeads(Operand<TFloat32> x, Operand<TInt32> batch, int heads, int headDim) {
+    // one head: [B, L, 1, hd] → [B, 1, L, hd] moves no data, a reshape says so without a Transpose
+    if (heads == 1) return reshapeKeepBatch(x, batch, 1, -1, headDim);
     return transpose(reshapeKeepBatch(x, batch, -1, heads, headDim), 0, 2, 1, 3);
+  }
+
+  /** Tokens shaped like {@code like} [B, h, w, C] from [B, heads, L, hd] (the inverse of {@link #splitHeads}). */
+  Operand<TFloat32> mergeHeads(Operand<TFloat32> x, Operand<TFloat32> like, int heads) {
+    return tf.reshape(heads == 1 ? x : transpose(x, 0, 2, 1, 3), tf.shape(like));
   }
 }

@@ -68,8 +68,7 @@ final class ResT implements Architecture {
     }
     attn = nn.dropout(attn, nn.attnDropRate());
     Operand<TFloat32> out = nn.matmul(attn, v, false, false); // [B, heads, N, hd]
-    out = nn.transpose(out, 0, 2, 1, 3);
-    out = nn.tf.reshape(out, nn.tf.shape(x));
+    out = nn.mergeHeads(out, x, heads);
     return nn.dropout(nn.linear(out, prefix + ".proj", dim, dim, true), nn.dropRate());
   }
 

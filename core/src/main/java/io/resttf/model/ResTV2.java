@@ -59,7 +59,7 @@ final class ResTV2 implements Architecture {
     Operand<TFloat32> attn = nn.matmul(nn.tf.math.mul(q, nn.scalar(Math.pow(hd, -0.5))), k, false, true);
     attn = nn.dropout(nn.tf.nn.softmax(attn), nn.attnDropRate());
     Operand<TFloat32> out = nn.matmul(attn, v, false, false);
-    out = nn.tf.reshape(nn.transpose(out, 0, 2, 1, 3), nn.tf.shape(x));
+    out = nn.mergeHeads(out, x, heads);
 
     // upsample branch: V on the reduced grid → dwconv3×3 (C → r²C) → PixelShuffle(r) → LN
     Operand<TFloat32> up = nn.depthwise(vGrid, prefix + ".up.0", dim, sr * sr, 3, 1, 1);
