@@ -65,13 +65,7 @@ def run_resttf(variant, batch, size, iters, warmup, precision):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--variants", default="rest_lite,restv2_tiny", help="comma list, or 'all'")
-    ap.add_argument("--batches", default="1,16")
-    ap.add_argument("--iters", default="1:20,16:5")
-    ap.add_argument("--size", type=int, default=224)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2, help="intra-op threads of ORT and PyTorch (rest-tf: one per core)")
+    compare.add_run_args(ap)
     ap.add_argument("--precision", default="fp32", help="rest-tf's --precision (the peers run fp32)")
     ap.add_argument("--peers", default="resttf,ort,pytorch")
     ap.add_argument("--wait-idle", type=float, default=0.0)

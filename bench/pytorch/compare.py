@@ -139,19 +139,25 @@ def run_train(steps, warmup, threads):
     return r
 
 
-def fmt_load(l):
-    return "/".join("%.2f" % v for v in l)
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_run_args(ap):
+    """The options every side-by-side benchmark here takes (compare.py, ../peers.py)."""
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--variants", default="rest_lite,restv2_tiny", help="comma list, or 'all'")
     ap.add_argument("--batches", default="1,16")
     ap.add_argument("--iters", default="1:20,16:5")
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (rest-tf: TF's default, 1/core)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="threads of the peers (torch.set_num_threads, ORT intra-op); rest-tf: TF's default, 1/core")
+
+
+def fmt_load(l):
+    return "/".join("%.2f" % v for v in l)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_args(ap)
     ap.add_argument("--train-steps", type=int, default=20)
     ap.add_argument("--train-warmup", type=int, default=3)
     ap.add_argument("--no-train", action="store_true")
