@@ -19,6 +19,7 @@ import org.tensorflow.types.TFloat32;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -29,7 +30,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Measures inference speed: random weights, a random input batch, warm-up runs, then timed runs"
           + " of the whole network (input fed once, only the logits fetched).",
-      "Prints images/s and the per-batch latency (median, p90)."
+      "Prints images/s and the per-batch latency (median, p90, p99); with --precision bf16 also the max logit"
+          + " error and top-1 agreement against float32 on the same batch."
     })
 final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -58,10 +60,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed of the weights and input (default: ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
-      description = "fp32 (default) or bf16 (oneDNN bfloat16 mixed precision); bf16 also reports the max logit"
-          + " error and top-1 agreement against float32 on the benchmark batch")
-  Precision precision;
+  @Mixin PrecisionOption precision;
 
   @Option(names = "--profile", paramLabel = "N", defaultValue = "0",
       description = "after the timed runs, N traced runs: time per op type (TensorFlow step stats, as"
@@ -78,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
 
     if (threads != null) configureThreads(threads);
     long t0 = System.nanoTime();
-    try (RestModel m = RestModel.create(config, precision.sessionConfig(null))) {
+    try (RestModel m = RestModel.create(config, precision.get().sessionConfig(null))) {
       long t1 = System.nanoTime();
       m.initFresh(seed);
       long t2 = System.nanoTime();
@@ -97,7 +96,7 @@ final class BenchCommand implements Callable<Integer> {
           ms[i] = (System.nanoTime() - s) / 1e6;
         }
         report(out, config, (t1 - t0) / 1e6, (t2 - t1) / 1e6, ms);
-        if (precision != Precision.FP32 && m.network().logits() != null) compareWithFp32(out, config, m, in);
+        if (precision.get() != Precision.FP32 && m.network().logits() != null) compareWithFp32(out, config, m, in);
         if (profile > 0) {
           OpProfile p = new OpProfile();
           for (int i = 0; i < profile; i++) {
@@ -141,12 +140,10 @@ final class BenchCommand implements Callable<Integer> {
 
   private static float[] logits(RestModel m, TFloat32 in) {
     try (Result r = m.session().runner().feed(m.network().input(), in).fetch(m.network().logits()).run()) {
-      TFloat32 t = (TFloat32) r.get(0);
-      float[] v = new float[(int) t.shape().size()];
-      t.copyTo(org.tensorflow.ndarray.buffer.DataBuffers.of(v));
-      return v;
+      return RestModel.toHost((TFloat32) r.get(0)).toFloats();
     }
   }
+
 
   private void validate() {
     if (batch < 1) throw new BadInputException("--batch must be >= 1, got " + batch);
@@ -232,7 +229,7 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("model:       %s (%s), num_classes %d%n", model.describe(), config.family().id(), config.numClasses());
     out.printf("input:       batch %d, %dx%d, %d channels%n", batch, size, size, config.inChans());
     out.printf("threads:     %s%n", threads == null ? "default" : threads + " intra-op");
-    out.printf("precision:   %s%n", precision.id());
+    out.printf("precision:   %s%n", precision.get().id());
     out.printf("graph build: %.1f ms%n", buildMs);
     out.printf("weight init: %.1f ms%n", initMs);
     out.printf("runs:        %d warm-up, %d timed%n", warmup, iters);

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -39,9 +40,7 @@ final class ClassifyCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files")
   List<Path> images;
 
-  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
-      description = "fp32 (default) or bf16: the session computes with oneDNN bfloat16 mixed precision")
-  io.resttf.model.Precision precision;
+  @Mixin PrecisionOption precision;
 
   @Override
   public Integer call() {
@@ -50,7 +49,7 @@ final class ClassifyCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     int failed = 0;
-    try (RestClassifier c = RestClassifier.open(model, null, precision)) {
+    try (RestClassifier c = RestClassifier.open(model, null, precision.get())) {
       int k = Math.min(topK, c.labels().size());
       for (int from = 0; from < images.size(); from += batch) {
         List<RestClassifier.ImageInput> inputs = new ArrayList<>();

@@ -27,6 +27,7 @@ import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -66,9 +67,7 @@ final class DemoCommand implements Callable<Integer> {
 
   Report report;
 
-  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
-      description = "fp32 (default) or bf16: the session computes with oneDNN bfloat16 mixed precision")
-  io.resttf.model.Precision precision;
+  @Mixin PrecisionOption precision;
 
   @Override
   public Integer call() throws IOException {
@@ -103,7 +102,7 @@ final class DemoCommand implements Callable<Integer> {
 
       // 4. reload it fresh and classify the shipped images
       long[] official10k = Npy.read(copyResource("test_predictions.npy", work)).toLongs();
-      try (RestClassifier clf = RestClassifier.open(r.versionDir(), null, precision)) {
+      try (RestClassifier clf = RestClassifier.open(r.versionDir(), null, precision.get())) {
         out.println("[4/5] reloaded; classifying the shipped test images (predicted / true / official):");
         List<String[]> index = shippedIndex();
         List<RestClassifier.ImageInput> inputs = new ArrayList<>();

@@ -23,6 +23,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -58,9 +59,7 @@ final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--batch", paramLabel = "N", defaultValue = "64") int batch;
 
-  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
-      description = "fp32 (default) or bf16: the session computes with oneDNN bfloat16 mixed precision")
-  io.resttf.model.Precision precision;
+  @Mixin PrecisionOption precision;
 
   @Override
   public Integer call() throws IOException {
@@ -68,7 +67,7 @@ final class EvalCommand implements Callable<Integer> {
     if (batch < 1) throw new BadInputException("--batch must be >= 1");
     if (limit != null && limit < 1) throw new BadInputException("--limit must be >= 1");
     Path dir = resolveModel(model);
-    try (RestClassifier cl = RestClassifier.open(dir, null, precision)) {
+    try (RestClassifier cl = RestClassifier.open(dir, null, precision.get())) {
       List<String> labels = cl.labels();
       int classes = cl.config().numClasses();
       if (classes < 1) throw new BadInputException(dir + ": the model has no classification head");

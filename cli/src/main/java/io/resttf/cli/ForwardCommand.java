@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -54,9 +55,7 @@ final class ForwardCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory (created if missing)")
   Path outDir;
 
-  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionConverter.class,
-      description = "fp32 (default) or bf16: oneDNN bfloat16 mixed precision, float32 in and out")
-  io.resttf.model.Precision precision;
+  @Mixin PrecisionOption precision;
 
   @Override
   public Integer call() {
@@ -79,7 +78,7 @@ final class ForwardCommand implements Callable<Integer> {
       Outputs.check(outDir);
     }
     RestModel.Outputs result;
-    try (RestModel m = RestModel.create(config, precision.sessionConfig(null))) {
+    try (RestModel m = RestModel.create(config, precision.get().sessionConfig(null))) {
       m.load(stateDict);
       result = m.forward(x);
     }

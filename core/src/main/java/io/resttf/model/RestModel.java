@@ -148,7 +148,8 @@ public final class RestModel implements AutoCloseable {
     }
   }
 
-  static HostTensor toHost(TFloat32 t) {
+  /** A host copy (shape and values) of a float tensor. */
+  public static HostTensor toHost(TFloat32 t) {
     long[] shape = t.shape().asArray();
     float[] data = new float[Math.toIntExact(t.size())];
     t.copyTo(DataBuffers.of(data, false, false));
