@@ -379,9 +379,22 @@ public final class RestClassifier implements AutoCloseable {
   private ClassifyOutcome classifyDirect(List<ImageInput> images) {
     try {
       return new ClassifyOutcome(succeeded(images, runClassify(images)), null);
-    } catch (TFInvalidArgumentException e) {
-      return new ClassifyOutcome(diagnose(images, e), e);
+    } catch (TFInvalidArgumentException | TensorFlowException e) {
+      if (!someImageFailed(e, images.size())) throw e;
+      return new ClassifyOutcome(diagnose(images), e);
     }
+  }
+
+  /**
+   * Whether a failed run over encoded images may be one image's fault, to be found by running each alone:
+   * TF reports a bad image as InvalidArgument (an IllegalArgumentException in TF Java, not a
+   * TensorFlowException), but in a batch the graph's parallel decode loop can report
+   * the cancellation of another iteration first ("Function was cancelled before it was started", a plain
+   * TensorFlowException), so any failure of a multi-image run is diagnosed image by image; a failure that
+   * is no image's fault recurs there.
+   */
+  private static boolean someImageFailed(RuntimeException e, int images) {
+    return e instanceof TFInvalidArgumentException || images > 1;
   }
 
   private static List<ImageResult> succeeded(List<ImageInput> images, List<Classification> all) {
@@ -391,7 +404,7 @@ public final class RestClassifier implements AutoCloseable {
   }
 
   /** Runs each image alone to find which ones fail. */
-  private List<ImageResult> diagnose(List<ImageInput> images, TFInvalidArgumentException batchError) {
+  private List<ImageResult> diagnose(List<ImageInput> images) {
     List<ImageResult> out = new ArrayList<>();
     for (ImageInput img : images) {
       try {
@@ -468,7 +481,8 @@ public final class RestClassifier implements AutoCloseable {
           return toHost((TFloat32) res.get(0));
         }
       });
-    } catch (TFInvalidArgumentException e) {
+    } catch (TFInvalidArgumentException | TensorFlowException e) {
+      if (!someImageFailed(e, images.size())) throw e;
       if (images.size() == 1) throw new BadInputException(images.get(0).name() + ": " + imageError(e), e);
       for (int i = 0; i < images.size(); i++) {
         try {

@@ -226,6 +226,34 @@ class ClassifyImagesTest {
     assertEquals("not a JPEG, PNG, GIF or BMP file", each.get(3).error());
   }
 
+  /**
+   * In a batch, the graph's parallel decode loop may report the cancellation of another image's iteration
+   * instead of the bad image's InvalidArgument (seen once in CI: exit 1, "Function was cancelled before it
+   * was started"). Whichever error TF reports, the bad images are found image by image: repeated runs of a
+   * mixed batch must always give the good images their answers and the bad ones their own errors.
+   */
+  @Test
+  void badImagesInABatchAreAlwaysFoundImageByImage() throws IOException {
+    byte[] good = encode(synthetic(64, 48, BufferedImage.TYPE_INT_RGB, 3), "png");
+    byte[] text = "not an image".getBytes();
+    List<ImageInput> batch = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) batch.add(ImageInput.of("img" + i, i == 2 || i == 6 ? text : good));
+    for (int round = 0; round < 20; round++) {
+      List<ImageResult> each = classifier.classifyEach(batch);
+      for (int i = 0; i < 8; i++) {
+        if (i == 2 || i == 6) {
+          assertEquals("not a JPEG, PNG, GIF or BMP file", each.get(i).error(), "round " + round + ", image " + i);
+        } else {
+          assertTrue(each.get(i).ok(), "round " + round + ", image " + i + ": " + each.get(i).error());
+        }
+      }
+      BadInputException all = assertThrows(BadInputException.class, () -> classifier.classifyAll(batch));
+      assertTrue(all.getMessage().startsWith("image 2 (img2): not a JPEG"), all.getMessage());
+      BadInputException pre = assertThrows(BadInputException.class, () -> classifier.preprocess(batch));
+      assertTrue(pre.getMessage().startsWith("image 2 (img2): not a JPEG"), pre.getMessage());
+    }
+  }
+
   @Test
   void tfServingClientsGetReadableErrorsFromTheGraph() {
     var session = classifier.bundle().session();
