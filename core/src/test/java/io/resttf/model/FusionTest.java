@@ -17,11 +17,11 @@ import org.tensorflow.types.TFloat32;
 /**
  * The inference graph is written so that grappler's remapper fuses what it can into oneDNN kernels: each
  * MLP's fc1 MatMul + BiasAdd + exact GELU runs as one fused MatMul (the GELU's Erf never runs on its
- * own). Checked on the op types a traced run actually executed, after grappler and oneDNN's rewrites.
+ * own), and every LayerNorm runs as one {@code _MklLayerNorm} (no Square or SquaredDifference of its own). Checked on the op types a traced run actually executed, after grappler and oneDNN's rewrites.
  */
 class FusionTest {
   @Test
-  void geluIsFusedIntoTheMatMul() {
+  void geluAndLayerNormAreFused() {
     RestConfig v2 = RestConfig.of(Family.V2, List.of(16, 32, 32, 32), List.of(1, 2, 2, 2), List.of(1, 1, 1, 1),
         List.of(2, 2, 1, 1), List.of(4, 4, 4, 4), 10, 3);
     Set<String> executed = new TreeSet<>();
@@ -44,6 +44,10 @@ class FusionTest {
     if (oneDnn) {
       assertFalse(executed.contains("Erf"), "GELU's Erf ran unfused; executed: " + executed);
       assertTrue(executed.stream().anyMatch(t -> t.contains("FusedMatMul")), "no fused MatMul ran: " + executed);
+      assertTrue(executed.contains("_MklLayerNorm"), "no fused LayerNorm ran: " + executed);
+      for (String elementwise : List.of("Square", "SquaredDifference", "FusedBatchNormV3")) {
+        assertFalse(executed.contains(elementwise), "a LayerNorm ran unfused (" + elementwise + "): " + executed);
+      }
     }
   }
 }
