@@ -1,5 +1,5 @@
 """rest-tf against its peers on this machine, in one run, alternated: for each round, variant and batch size,
-rest-tf (`./rest-tf bench`), ONNX Runtime for Java (the official model exported with torch.onnx.export, run by
+rest-tf (`bin/rest-tf bench`), ONNX Runtime for Java (the official model exported with torch.onnx.export, run by
 bench/ort's harness on ORT 1.20, all graph optimisations) and PyTorch (the official code, OpenMP OpenBLAS, the
 machine's OPENBLAS_CORETYPE override lifted for the PyTorch process only), each in a fresh process, in an order
 that rotates from pair to pair so no runtime always goes first. Prints images/s, latency p50 / p99, the ratios

@@ -1,4 +1,4 @@
-"""PyTorch (official code, bench.py) vs rest-tf (`./rest-tf bench`) on the same machine, back to back.
+"""PyTorch (official code, bench.py) vs rest-tf (`bin/rest-tf bench`) on the same machine, back to back.
 
 For each round and each (variant, batch): optionally waits until the CPU is quiet (other jobs), runs the
 PyTorch measurement in a fresh process, then right after it the same measurement with rest-tf (a fresh
@@ -114,7 +114,7 @@ def pytorch_env():
 
 
 def run_resttf(variant, batch, size, iters, warmup, extra=()):
-    cmd = [os.path.join(REPO, "rest-tf"), "bench", "--variant", variant, "--batch", str(batch), "--size", str(size),
+    cmd = [os.path.join(REPO, "bin", "rest-tf"), "bench", "--variant", variant, "--batch", str(batch), "--size", str(size),
            "--iters", str(iters), "--warmup", str(warmup)] + list(extra)
     p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if p.returncode != 0:

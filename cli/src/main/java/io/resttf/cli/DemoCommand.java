@@ -2,11 +2,11 @@ package io.resttf.cli;
 
 import io.resttf.convert.Conversion;
 import io.resttf.convert.Npy;
-import io.resttf.data.FashionMnist;
+import io.resttf.training.data.FashionMnist;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.serving.ExportMetadata;
-import io.resttf.serving.Preprocessing;
+import io.resttf.model.Preprocessing;
 import io.resttf.serving.RestClassifier;
 import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
@@ -147,7 +147,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         report = new Report(index.size(), ok, agree, n, correct, agreeAll, official);
       }
-      out.println("done. Serve it: tensorflow_model_server --model_config_file=" + r.modelsConfig() + "  or: ./rest-tf classify --model "
+      out.println("done. Serve it: tensorflow_model_server --model_config_file=" + r.modelsConfig() + "  or: bin/rest-tf classify --model "
           + r.versionDir().getParent() + " IMAGE...");
       return Main.OK;
     } finally {

@@ -1,6 +1,6 @@
 package io.resttf.cli;
 
-import io.resttf.data.FashionMnist;
+import io.resttf.training.data.FashionMnist;
 import io.resttf.serving.RestClassifier;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;

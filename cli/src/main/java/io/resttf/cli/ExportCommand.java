@@ -4,7 +4,7 @@ import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.serving.ExportMetadata;
-import io.resttf.serving.Preprocessing;
+import io.resttf.model.Preprocessing;
 import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;

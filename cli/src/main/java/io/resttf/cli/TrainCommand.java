@@ -3,7 +3,7 @@ package io.resttf.cli;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.model.Variants;
-import io.resttf.serving.Preprocessing;
+import io.resttf.model.Preprocessing;
 import io.resttf.tensor.BadInputException;
 import io.resttf.training.DataSpec;
 import io.resttf.training.ModelSource;
@@ -161,7 +161,7 @@ final class TrainCommand implements Callable<Integer> {
       Trainer.Result result = TrainInterrupts.withCtrlC(t::requestStop,
           () -> t.run(new TrainProgress(o, spec.commandLine().getErr(), System.err)));
       if (!result.finished()) {
-        o.printf(Locale.ROOT, "stopped after step %d; checkpoint in %s%ncontinue with: ./rest-tf train --resume %s%n",
+        o.printf(Locale.ROOT, "stopped after step %d; checkpoint in %s%ncontinue with: bin/rest-tf train --resume %s%n",
             result.step(), t.runDir().resolve(Trainer.CHECKPOINT_DIR), t.runDir());
         o.flush();
         return 130;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.resttf.convert.Npy;
-import io.resttf.data.FashionMnist;
+import io.resttf.training.data.FashionMnist;
 import io.resttf.tensor.Layouts;
 import io.resttf.testing.Fixtures;
 import java.nio.file.Files;

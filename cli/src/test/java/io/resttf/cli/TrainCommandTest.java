@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.resttf.data.FashionMnist;
+import io.resttf.training.data.FashionMnist;
 import io.resttf.testing.Fixtures;
 import java.awt.image.BufferedImage;
 import java.io.InputStream;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.resttf.data.FashionMnist;
+import io.resttf.training.data.FashionMnist;
 import io.resttf.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +48,7 @@ class TrainInterruptTest {
     }
     String output = Files.readString(log);
     assertEquals(130, p.exitValue(), output);
-    assertTrue(output.contains("continue with: ./rest-tf train --resume " + run), output);
+    assertTrue(output.contains("continue with: bin/rest-tf train --resume " + run), output);
     JsonNode state = new ObjectMapper().readTree(run.resolve("checkpoint/state.json").toFile());
     long k = state.get("step").asLong();
     assertTrue(k >= 3 && k < 40, "stopped mid-run at step " + k);

@@ -1,6 +1,6 @@
 package io.resttf.examples;
 
-import io.resttf.serving.Preprocessing;
+import io.resttf.model.Preprocessing;
 import io.resttf.serving.RestClassifier;
 import io.resttf.training.DataSpec;
 import io.resttf.training.ModelSource;
@@ -20,7 +20,7 @@ import java.util.Locale;
  * </pre>
  *
  * The run directory gets run.json, metrics.jsonl, curves.png, checkpoint/ (every epoch), best/ and the
- * SavedModel in savedmodel/NAME/1; {@code ./rest-tf train --resume runs/my-model} continues a stopped run.
+ * SavedModel in savedmodel/NAME/1; {@code bin/rest-tf train --resume runs/my-model} continues a stopped run.
  */
 public final class FineTune {
   private FineTune() {}
@@ -50,7 +50,7 @@ public final class FineTune {
         }
       });
       System.out.println("SavedModel: " + r.export() + " (" + r.exportedWeights() + " weights)");
-      // 4. The export is an ordinary rest-tf SavedModel: TF Serving, ./rest-tf classify / eval, or the Java API.
+      // 4. The export is an ordinary rest-tf SavedModel: TF Serving, bin/rest-tf classify / eval, or the Java API.
       if (args.length > 4 && r.export() != null) {
         try (RestClassifier classifier = RestClassifier.open(r.export())) {
           System.out.println(classifier.classify(Path.of(args[4])).best());

@@ -1,5 +1,6 @@
 package io.resttf.serving;
 
+import io.resttf.model.Preprocessing;
 import io.resttf.model.RestConfig;
 import io.resttf.tensor.BadInputException;
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package io.resttf.serving;
 
+import io.resttf.model.Preprocessing;
 import static io.resttf.serving.ServingSignatures.*;
 
 import com.fasterxml.jackson.databind.JsonNode;

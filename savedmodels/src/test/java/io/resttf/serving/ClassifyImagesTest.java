@@ -1,5 +1,6 @@
 package io.resttf.serving;
 
+import io.resttf.model.Preprocessing;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -2,8 +2,8 @@ package io.resttf.training;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.resttf.data.FashionMnist;
-import io.resttf.serving.Preprocessing;
+import io.resttf.training.data.FashionMnist;
+import io.resttf.model.Preprocessing;
 import io.resttf.tensor.BadInputException;
 import io.resttf.training.data.Dataset;
 import io.resttf.training.data.FashionMnistDataset;

@@ -5,7 +5,7 @@ import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
-import io.resttf.serving.Preprocessing;
+import io.resttf.model.Preprocessing;
 import io.resttf.serving.RestClassifier;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;

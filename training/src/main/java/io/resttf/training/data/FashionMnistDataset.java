@@ -1,6 +1,6 @@
 package io.resttf.training.data;
 
-import io.resttf.data.FashionMnist;
+import io.resttf.training.data.FashionMnist;
 import java.util.List;
 
 /** A split of Fashion-MNIST (Debian's dataset-fashion-mnist IDX files), optionally its first {@code limit} images. */

@@ -1,6 +1,6 @@
 package io.resttf.training.data;
 
-import io.resttf.serving.Preprocessing;
+import io.resttf.model.Preprocessing;
 import java.util.List;
 import java.util.SplittableRandom;
 

@@ -1,10 +1,9 @@
-package io.resttf.serving;
+package io.resttf.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.resttf.model.RestConfig;
 import io.resttf.tensor.BadInputException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.resttf.data;
+package io.resttf.training.data;
 
 import io.resttf.tensor.BadInputException;
 import java.io.DataInputStream;
