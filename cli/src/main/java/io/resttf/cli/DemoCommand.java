@@ -151,7 +151,7 @@ final class DemoCommand implements Callable<Integer> {
           + r.versionDir().getParent() + " IMAGE...");
       return Main.OK;
     } finally {
-      io.resttf.util.AtomicDirectory.deleteQuietly(work);
+      io.resttf.util.AtomicFiles.deleteQuietly(work);
     }
   }
 

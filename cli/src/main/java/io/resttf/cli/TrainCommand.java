@@ -250,7 +250,7 @@ final class TrainCommand implements Callable<Integer> {
             .path("labels").forEach(x -> labels.add(x.asText()));
         return new ModelSource(m.stateDict(), cfg, labels, DemoCommand.FASHION, DEMO);
       } finally {
-        io.resttf.util.AtomicDirectory.deleteQuietly(tmp);
+        io.resttf.util.AtomicFiles.deleteQuietly(tmp);
       }
     }
     Path p = Path.of(init);

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
-import io.resttf.util.AtomicDirectory;
+import io.resttf.util.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -79,9 +79,9 @@ public record Conversion(RestModel model, CheckpointFiles.LoadedWeights weights,
   }
 
   /** As {@link #writeTfCheckpoint(Path, boolean)}, with more content (e.g. a SavedModel) written into the same atomic directory. */
-  public void writeTfCheckpoint(Path dir, boolean replace, AtomicDirectory.Builder more) {
+  public void writeTfCheckpoint(Path dir, boolean replace, AtomicFiles.DirectoryBuilder more) {
     String sha = sha256(source);
-    AtomicDirectory.write(dir, replace, tmp -> {
+    AtomicFiles.writeDirectory(dir, replace, tmp -> {
       more.build(tmp);
       Files.writeString(tmp.resolve(CONFIG_FILE), config().toJson());
       Files.createDirectories(tmp.resolve(CHECKPOINT_PREFIX).getParent());

@@ -167,7 +167,7 @@ public final class Npy {
   }
 
   private static void writeAtomicallyWithHeader(Path file, byte[] header, HostTensor t, String kind) {
-    Safetensors.writeAtomically(
+    Safetensors.writeFile(
         file,
         ch -> {
           Safetensors.writeFully(ch, ByteBuffer.wrap(header));

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.util.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,13 +18,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,7 +29,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Strict reader and writer for the <a href="https://github.com/huggingface/safetensors">safetensors</a>
@@ -191,7 +186,7 @@ public final class Safetensors {
       head.put((byte) ' ');
     }
     head.flip();
-    writeAtomically(
+    writeFile(
         file,
         ch -> {
           writeFully(ch, head);
@@ -560,52 +555,15 @@ public final class Safetensors {
     }
   }
 
-  /** Writes the content of a file. */
-  @FunctionalInterface
-  interface Body {
-    void writeTo(FileChannel ch) throws IOException;
-  }
-
   /**
-   * Writes a file via a temporary sibling (created with default permissions) and an atomic rename, so
-   * readers never see a half-written file and a failed write leaves any old file intact.
+   * Writes a file atomically (see {@link AtomicFiles#write}); a failure is a one-line error naming the
+   * file, and leaves any old file intact.
    */
-  static void writeAtomically(Path file, Body body) {
-    Path target = file.toAbsolutePath();
-    Path dir = target.getParent();
-    Path tmp = null;
+  static void writeFile(Path file, AtomicFiles.ChannelWriter body) {
     try {
-      FileChannel ch = null;
-      for (int attempt = 0; ch == null; attempt++) {
-        tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-        try {
-          ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        } catch (FileAlreadyExistsException ex) {
-          if (attempt > 100) {
-            throw ex;
-          }
-        }
-      }
-      try (FileChannel c = ch) {
-        body.writeTo(c);
-        c.force(false);
-      }
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException ex) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-      tmp = null;
+      AtomicFiles.write(file, body);
     } catch (IOException ex) {
-      throw new BadInputException(oneLine(file + ": cannot write: " + ioReason(ex)), ex);
-    } finally {
-      if (tmp != null) {
-        try {
-          Files.deleteIfExists(tmp);
-        } catch (IOException ignored) {
-          // best effort: the write already failed
-        }
-      }
+      throw new BadInputException(oneLine(file + ": cannot write: " + AtomicFiles.reason(ex)), ex);
     }
   }
 
@@ -616,18 +574,7 @@ public final class Safetensors {
   }
 
   static BadInputException cannotRead(Path file, IOException ex) {
-    return new BadInputException(oneLine(file + ": cannot read: " + ioReason(ex)), ex);
-  }
-
-  static String ioReason(IOException ex) {
-    if (ex instanceof NoSuchFileException) {
-      return "no such file or directory";
-    }
-    if (ex instanceof AccessDeniedException) {
-      return "permission denied";
-    }
-    String msg = ex.getMessage();
-    return ex.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
+    return new BadInputException(oneLine(file + ": cannot read: " + AtomicFiles.reason(ex)), ex);
   }
 
   /** A name in single quotes with control characters escaped and long names shortened. */

@@ -2,6 +2,7 @@ package io.resttf.convert;
 
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.util.AtomicFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -77,16 +78,20 @@ public final class TorchCheckpointWriter {
     for (int i = 0; i < tensors.size(); i++) {
       storages.put(Integer.toString(i), tensors.get(i));
     }
-    Safetensors.writeAtomically(file, ch -> {
-      ZipWriter z = new ZipWriter(ch, forceZip64);
-      z.entry(ROOT + "/data.pkl", pickle);
-      z.entry(ROOT + "/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
-      for (Map.Entry<String, HostTensor> s : storages.entrySet()) {
-        z.entry(ROOT + "/data/" + s.getKey(), s.getValue());
-      }
-      z.entry(ROOT + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-      z.finish();
-    });
+    try {
+      AtomicFiles.write(file, ch -> {
+        ZipWriter z = new ZipWriter(ch, forceZip64);
+        z.entry(ROOT + "/data.pkl", pickle);
+        z.entry(ROOT + "/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
+        for (Map.Entry<String, HostTensor> s : storages.entrySet()) {
+          z.entry(ROOT + "/data/" + s.getKey(), s.getValue());
+        }
+        z.entry(ROOT + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        z.finish();
+      });
+    } catch (IOException ex) {
+      throw new BadInputException(TorchCheckpoint.oneLine(file + ": cannot write: " + AtomicFiles.reason(ex)), ex);
+    }
   }
 
   /** The storage kind a tensor is written as. */

@@ -10,6 +10,7 @@ import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.util.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -142,13 +143,12 @@ public final class SavedModelExporter {
               + "); use force to replace it");
         }
         Path target = modelDir.resolve(Long.toString(version));
-        Path staging = modelDir.resolve(AtomicFiles.TMP_PREFIX + version + "-" + AtomicFiles.randomSuffix());
         List<String> signatures;
-        try (Staging st = new Staging(staging)) {
-          signatures = writeSavedModel(staging, name, version, config, stateDict, meta);
+        try (AtomicFiles.StagedDirectory st = AtomicFiles.stage(target)) {
+          signatures = writeSavedModel(st.path(), name, version, config, stateDict, meta);
           Consumer<Path> hook = afterStaging;
-          if (hook != null) hook.accept(staging);
-          st.commit(existing, target, modelDir);
+          if (hook != null) hook.accept(st.path());
+          st.commit(existing); // existing may be spelled differently ("007" for version 7)
         }
         Path modelJson = writeModelJson(modelDir);
         result = new Result(name, version, target, modelJson, null, signatures, existing != null);
@@ -337,7 +337,7 @@ public final class SavedModelExporter {
     doc.put("latest_version", latest);
     ArrayNode vs = doc.putArray("versions");
     versions.forEach(vs::add);
-    io.resttf.util.AtomicFiles.writeString(file, JSON.writeValueAsString(doc) + "\n");
+    AtomicFiles.writeString(file, JSON.writeValueAsString(doc) + "\n");
     return file;
   }
 
@@ -371,7 +371,7 @@ public final class SavedModelExporter {
     }
   }
 
-  // ---- locking and the temporary directory ----
+  // ---- locking ----
 
   /** An exclusive lock on a directory: in this JVM (ReentrantLock) and across processes (lock file). */
   private static final class ModelLock implements AutoCloseable {
@@ -409,83 +409,6 @@ public final class SavedModelExporter {
         channel.close();
       } finally {
         jvmLock.unlock();
-      }
-    }
-  }
-
-  /**
-   * The temporary directory of one export. A shutdown hook removes it if the JVM exits before the
-   * commit; the commit and the hook exclude each other, so an exiting JVM either completes the rename
-   * or leaves no version directory.
-   */
-  private static final class Staging implements AutoCloseable {
-    private final Path dir;
-    private final Thread hook;
-    private boolean committing;
-    private boolean committed;
-    private boolean aborted;
-
-    Staging(Path dir) throws IOException {
-      this.dir = dir;
-      this.hook = new Thread(this::abort, "rest-tf-export-cleanup");
-      Runtime.getRuntime().addShutdownHook(hook);
-      try {
-        Files.createDirectory(dir);
-      } catch (IOException e) {
-        removeHook();
-        throw e;
-      }
-    }
-
-    private synchronized void abort() {
-      if (committing) return;
-      aborted = true;
-      // Rename first so a concurrent writer cannot complete the directory, then delete.
-      Path doomed = dir.resolveSibling(AtomicFiles.TMP_PREFIX + "abandoned-" + AtomicFiles.randomSuffix());
-      try {
-        AtomicFiles.move(dir, doomed);
-        io.resttf.util.AtomicDirectory.deleteQuietly(doomed);
-      } catch (IOException e) {
-        io.resttf.util.AtomicDirectory.deleteQuietly(dir);
-      }
-    }
-
-    /** Moves an existing version aside (if any), this directory into {@code target}, and deletes the old one. */
-    void commit(Path existing, Path target, Path modelDir) throws IOException {
-      Path old = null;
-      synchronized (this) {
-        if (aborted) throw new IOException("export interrupted by JVM shutdown");
-        committing = true;
-        AtomicFiles.syncDirectory(dir);
-        if (existing != null) {
-          old = modelDir.resolve(AtomicFiles.TMP_PREFIX + "old-" + existing.getFileName() + "-" + AtomicFiles.randomSuffix());
-          AtomicFiles.move(existing, old);
-        }
-        try {
-          AtomicFiles.move(dir, target);
-          committed = true;
-        } catch (IOException e) {
-          if (old != null) AtomicFiles.move(old, existing); // put the old version back
-          throw e;
-        }
-        AtomicFiles.syncDirectory(modelDir);
-      }
-      if (old != null) io.resttf.util.AtomicDirectory.deleteQuietly(old);
-    }
-
-    private void removeHook() {
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException e) {
-        // shutdown in progress: the hook runs (and sees the commit state)
-      }
-    }
-
-    @Override
-    public void close() {
-      removeHook();
-      synchronized (this) {
-        if (!committed && !aborted) io.resttf.util.AtomicDirectory.deleteQuietly(dir);
       }
     }
   }

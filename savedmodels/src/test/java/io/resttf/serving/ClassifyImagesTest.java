@@ -59,7 +59,7 @@ class ClassifyImagesTest {
   @AfterAll
   static void close() {
     if (classifier != null) classifier.close();
-    io.resttf.util.AtomicDirectory.deleteQuietly(base);
+    io.resttf.util.AtomicFiles.deleteQuietly(base);
   }
 
   static BufferedImage synthetic(int w, int h, int type, long seed) {

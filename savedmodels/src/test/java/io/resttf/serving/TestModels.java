@@ -53,7 +53,7 @@ final class TestModels {
         throw new UncheckedIOException(e);
       }
       Path b = sharedBase;
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> io.resttf.util.AtomicDirectory.deleteQuietly(b)));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> io.resttf.util.AtomicFiles.deleteQuietly(b)));
     }
     return sharedBase;
   }

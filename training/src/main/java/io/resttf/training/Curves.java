@@ -10,6 +10,7 @@ import java.awt.geom.Path2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,8 +57,8 @@ public final class Curves {
       g.dispose();
     }
     try {
-      AtomicFiles.write(file, tmp -> {
-        if (!ImageIO.write(img, "png", tmp.toFile())) throw new IOException("no PNG writer");
+      AtomicFiles.write(file, ch -> {
+        if (!ImageIO.write(img, "png", Channels.newOutputStream(ch))) throw new IOException("no PNG writer");
       });
     } catch (IOException e) {
       throw new UncheckedIOException(file + ": cannot write (" + e.getMessage() + ")", e);

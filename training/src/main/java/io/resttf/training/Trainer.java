@@ -15,7 +15,6 @@ import io.resttf.tensor.HostTensor;
 import io.resttf.training.data.Dataset;
 import io.resttf.training.data.ImagePipeline;
 import io.resttf.training.data.Prefetcher;
-import io.resttf.util.AtomicDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -304,7 +303,7 @@ public final class Trainer implements AutoCloseable {
     return c;
   }
 
-  /** A checkpoint moved aside by an interrupted replacement (see AtomicDirectory), if the current one is missing. */
+  /** A checkpoint moved aside by an interrupted replacement (see AtomicFiles.writeDirectory), if the current one is missing. */
   private static Path salvagedCheckpoint(Path runDir) {
     try (Stream<Path> s = Files.list(runDir)) {
       return s.filter(p -> p.getFileName().toString().startsWith(".tmp-" + CHECKPOINT_DIR + "-old-"))
@@ -743,7 +742,7 @@ public final class Trainer implements AutoCloseable {
     s.put("epoch_seconds", epochSeconds);
     s.put("decode_errors", decodeErrors);
     s.put("written", Instant.now().toString());
-    AtomicDirectory.write(runDir.resolve(CHECKPOINT_DIR), true, dir -> {
+    AtomicFiles.writeDirectory(runDir.resolve(CHECKPOINT_DIR), true, dir -> {
       graph.save(dir.resolve(STATE_PREFIX));
       Files.writeString(dir.resolve(STATE_FILE), TrainOptions.JSON.writeValueAsString(s));
     });
@@ -773,7 +772,7 @@ public final class Trainer implements AutoCloseable {
     b.put("epoch", bestEpoch);
     b.put("step", step);
     b.put("top1", bestTop1);
-    AtomicDirectory.write(runDir.resolve(BEST_DIR), true, dir -> {
+    AtomicFiles.writeDirectory(runDir.resolve(BEST_DIR), true, dir -> {
       Safetensors.write(dir.resolve(BEST_WEIGHTS), sd, Map.of("format", "pt", "epoch", Integer.toString(bestEpoch)));
       Files.writeString(dir.resolve("best.json"), TrainOptions.JSON.writeValueAsString(b));
     });
