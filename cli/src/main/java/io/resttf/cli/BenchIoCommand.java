@@ -2,7 +2,7 @@ package io.resttf.cli;
 
 import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.ConfigDetector;
-import io.resttf.convert.TorchCheckpointWriter;
+import io.resttf.convert.torch.TorchCheckpointWriter;
 import io.resttf.model.Params;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;

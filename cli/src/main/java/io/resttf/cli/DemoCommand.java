@@ -1,7 +1,7 @@
 package io.resttf.cli;
 
 import io.resttf.convert.Conversion;
-import io.resttf.convert.Npy;
+import io.resttf.convert.tensorfile.Npy;
 import io.resttf.training.data.FashionMnist;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;

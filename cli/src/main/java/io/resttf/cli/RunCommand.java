@@ -1,6 +1,6 @@
 package io.resttf.cli;
 
-import io.resttf.convert.Npy;
+import io.resttf.convert.tensorfile.Npy;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.resttf.cli;
 
 import io.resttf.convert.CheckpointFiles;
-import io.resttf.convert.Safetensors;
+import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import java.nio.file.Files;

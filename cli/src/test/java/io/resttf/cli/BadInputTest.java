@@ -3,8 +3,8 @@ package io.resttf.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.resttf.convert.Npy;
-import io.resttf.convert.Safetensors;
+import io.resttf.convert.tensorfile.Npy;
+import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.tensor.HostTensor;
 import io.resttf.testing.Fixtures;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.resttf.convert.TorchCheckpoint;
+import io.resttf.convert.torch.TorchCheckpoint;
 import io.resttf.model.RestConfig;
 import io.resttf.model.Variants;
 import io.resttf.tensor.HostTensor;

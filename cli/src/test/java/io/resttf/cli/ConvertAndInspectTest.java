@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.resttf.convert.Conversion;
-import io.resttf.convert.Npy;
+import io.resttf.convert.tensorfile.Npy;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.HostTensor;
 import io.resttf.tensor.Layouts;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.resttf.convert.Npy;
-import io.resttf.convert.Safetensors;
+import io.resttf.convert.tensorfile.Npy;
+import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.tensor.HostTensor;
 import io.resttf.testing.Fixtures;
 import java.nio.file.Files;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.resttf.convert.Npy;
+import io.resttf.convert.tensorfile.Npy;
 import io.resttf.training.data.FashionMnist;
 import io.resttf.tensor.Layouts;
 import io.resttf.testing.Fixtures;

@@ -1,5 +1,7 @@
 package io.resttf.convert;
 
+import io.resttf.convert.tensorfile.Safetensors;
+import io.resttf.convert.torch.TorchCheckpoint;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import java.io.IOException;
@@ -82,7 +84,7 @@ public final class CheckpointFiles {
         && (head[3] == 4 || head[3] == 6)) {
       return Kind.TORCH_ZIP;
     }
-    if (TorchLegacySource.looksLegacy(head)) {
+    if (TorchCheckpoint.looksLegacy(head)) {
       return Kind.TORCH_LEGACY; // the legacy format's magic-number pickle
     }
     if (head.length == 9 && head[8] == '{') {

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.resttf.convert.torch.TorchCheckpoint;
+import io.resttf.convert.torch.TorchCheckpointParityTest;
+import io.resttf.convert.torch.TorchTestFiles;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.testing.Fixtures;

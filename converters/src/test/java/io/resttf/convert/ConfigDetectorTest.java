@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.model.RestConfig;
 import io.resttf.model.Variants;
 import io.resttf.tensor.BadInputException;

@@ -1,6 +1,6 @@
 package io.resttf.serving;
 
-import io.resttf.convert.Npy;
+import io.resttf.convert.tensorfile.Npy;
 import io.resttf.tensor.HostTensor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.resttf.serving;
 
-import io.resttf.convert.Npy;
-import io.resttf.convert.Safetensors;
+import io.resttf.convert.tensorfile.Npy;
+import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.model.RestConfig;
 import io.resttf.tensor.HostTensor;
 import io.resttf.testing.Fixtures;

@@ -4,7 +4,7 @@ import io.resttf.util.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.resttf.convert.Safetensors;
+import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.model.RestNetwork;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.resttf.convert.Npy;
-import io.resttf.convert.Safetensors;
+import io.resttf.convert.tensorfile.Npy;
+import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.model.WeightMapping;
