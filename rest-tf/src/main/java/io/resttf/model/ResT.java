@@ -74,8 +74,9 @@ final class ResT implements Architecture {
 
   /** transform_conv (1×1 conv across heads) → softmax → InstanceNorm2d(heads) without affine. */
   private Operand<TFloat32> headInteraction(Operand<TFloat32> attn, String prefix, int heads) {
-    Operand<TFloat32> w = nn.params.get(prefix + ".transform_conv.weight", heads, heads, 1, 1); // [h_in, h_out]
-    Operand<TFloat32> b = nn.params.get(prefix + ".transform_conv.bias", heads);
+    ParamSpec spec = ParamSpec.headMix(prefix + ".transform_conv.weight", heads);
+    Operand<TFloat32> w = nn.params.add(spec); // [h_in, h_out]
+    Operand<TFloat32> b = nn.params.add(ParamSpec.bias(prefix + ".transform_conv.bias", spec, heads));
     Operand<TInt32> shape = nn.tf.shape(attn);
     Operand<TFloat32> flat = nn.reshapeKeepBatch(attn, nn.dims(attn, 0, 1), heads, -1); // [B, h, N·M]
     Operand<TFloat32> wt = nn.tf.reshape(w, nn.ints(1, heads, heads));

@@ -167,7 +167,7 @@ public final class RestNetwork {
    */
   public static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input, Training training) {
     config.validate();
-    Params params = new Params(tf, config);
+    Params params = new Params(tf);
     Nn nn = new Nn(tf, params, config, training);
     Architecture arch = Architecture.of(nn);
 
@@ -181,6 +181,20 @@ public final class RestNetwork {
     }
     return new RestNetwork(config, params, input, List.of(stageOut), pooled, logits,
         Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)));
+  }
+
+  /**
+   * The declarations of {@code config}'s parameters and buffers, in creation order, for callers that hold
+   * no network of it (key lists, benchmarks of the mapping): the inference network is traced in a scratch
+   * graph that is closed at once; no session, no weights.
+   */
+  public static Map<String, ParamSpec> parameters(RestConfig config) {
+    try (org.tensorflow.Graph g = new org.tensorflow.Graph()) {
+      Ops tf = Ops.create(g);
+      Operand<TFloat32> x = tf.placeholder(TFloat32.class,
+          org.tensorflow.op.core.Placeholder.shape(org.tensorflow.ndarray.Shape.of(-1, -1, -1, config.inChans())));
+      return build(tf, config, x).params().specs();
+    }
   }
 
   @SuppressWarnings("unchecked")
