@@ -140,7 +140,7 @@ final class BenchCommand implements Callable<Integer> {
 
   private static float[] logits(RestModel m, TFloat32 in) {
     try (Result r = m.session().runner().feed(m.network().input(), in).fetch(m.network().logits()).run()) {
-      return RestModel.toHost((TFloat32) r.get(0)).toFloats();
+      return io.resttf.tensor.TfTensors.toHost((TFloat32) r.get(0)).toFloats();
     }
   }
 

@@ -3,9 +3,11 @@ package io.resttf.cli;
 import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.torch.TorchCheckpointWriter;
+import io.resttf.model.ParamSpec;
 import io.resttf.model.Params;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
+import io.resttf.model.RestNetwork;
 import io.resttf.model.Variants;
 import io.resttf.model.WeightMapping;
 import io.resttf.tensor.BadInputException;
@@ -151,12 +153,13 @@ final class BenchIoCommand implements Callable<Integer> {
     ByteBuffer buf = ByteBuffer.allocateDirect(RAW_BUFFER);
     List<MemoryPoolMXBean> heapPools = ManagementFactory.getMemoryPoolMXBeans().stream()
         .filter(p -> p.getType() == MemoryType.HEAP && p.isValid()).toList();
+    Map<String, ParamSpec> specs = RestNetwork.parameters(config); // the declarations the loader maps by, once
     for (int i = 0; i < warmup; i++) {
-      round(path, config, buf, heapPools, size);
+      round(path, specs, buf, heapPools, size);
     }
     List<Round> rounds = new ArrayList<>();
     for (int i = 0; i < repeats; i++) {
-      rounds.add(round(path, config, buf, heapPools, size));
+      rounds.add(round(path, specs, buf, heapPools, size));
     }
     long[] raw = rounds.stream().mapToLong(Round::raw).sorted().toArray();
     long[] readAll = rounds.stream().mapToLong(Round::readAll).sorted().toArray();
@@ -199,7 +202,7 @@ final class BenchIoCommand implements Callable<Integer> {
     return sorted[(sorted.length - 1) / 2];
   }
 
-  private static Round round(Path path, RestConfig config, ByteBuffer buf, List<MemoryPoolMXBean> pools, long size)
+  private static Round round(Path path, Map<String, ParamSpec> specs, ByteBuffer buf, List<MemoryPoolMXBean> pools, long size)
       throws IOException {
     System.gc();
     long t0 = System.nanoTime();
@@ -222,7 +225,7 @@ final class BenchIoCommand implements Callable<Integer> {
     t0 = System.nanoTime();
     Map<String, HostTensor> sd = CheckpointFiles.read(path, false, null).stateDict();
     long t1 = System.nanoTime();
-    long mapped = mapAll(sd, config, path);
+    long mapped = mapAll(sd, specs, path);
     long t2 = System.nanoTime();
     long peak = 0;
     for (MemoryPoolMXBean p : pools) peak += p.getPeakUsage().getUsed();
@@ -252,13 +255,15 @@ final class BenchIoCommand implements Callable<Integer> {
    * dropping each result after touching it, as the loader hands each one to TF (native memory) at once.
    * Returns the number of elements mapped.
    */
-  static long mapAll(Map<String, HostTensor> sd, RestConfig config, Path path) {
+  static long mapAll(Map<String, HostTensor> sd, Map<String, ParamSpec> specs, Path path) {
     long elements = 0;
     for (Map.Entry<String, HostTensor> e : sd.entrySet()) {
       String key = e.getKey();
       if (WeightMapping.tfName(key).isEmpty()) continue;
       try {
-        float[] tf = WeightMapping.toTf(key, e.getValue(), config).toFloats();
+        ParamSpec spec = specs.get(key);
+        if (spec == null) throw new IllegalArgumentException("the model has no such parameter");
+        float[] tf = WeightMapping.toTf(spec, e.getValue()).toFloats();
         elements += tf.length;
       } catch (IllegalArgumentException | IllegalStateException | ArrayIndexOutOfBoundsException ex) {
         throw new BadInputException(path + ": tensor '" + key + "' " + e.getValue().shapeString()

@@ -18,7 +18,8 @@ import org.tensorflow.types.TInt64;
 /**
  * The layers both families are made of, written with TF ops on NHWC tensors. Each method takes the
  * official module prefix (e.g. "stage1.0.attn.q") and creates that module's parameters through
- * {@link Params} under the official keys.
+ * {@link Params} under the official keys, each declared with its {@link ParamKind} (which alone decides
+ * its layout, initialisation and export): a new layer written with these helpers needs no mapping edit.
  *
  * <p>Padding is always explicit ({@code Pad} + VALID): PyTorch pads symmetrically while TF's SAME
  * does not for stride 2, and EXPLICIT padding breaks gradients and oneDNN fusions on this stack.
@@ -93,8 +94,9 @@ final class Nn {
   /** nn.Linear on rows [n, in] → [n, out]: MatMul (+ BiasAdd). */
   Operand<TFloat32> dense(Operand<TFloat32> rows, String prefix, int in, int out, boolean bias) {
     Ops s = tf.withSubScope(prefix); // ops named after the module, for profiles
-    Operand<TFloat32> y = s.linalg.matMul(rows, params.get(prefix + ".weight", out, in));
-    return bias ? s.nn.biasAdd(y, params.get(prefix + ".bias", out)) : y;
+    ParamSpec w = ParamSpec.linear(prefix + ".weight", out, in);
+    Operand<TFloat32> y = s.linalg.matMul(rows, params.add(w));
+    return bias ? s.nn.biasAdd(y, params.add(ParamSpec.bias(prefix + ".bias", w, out))) : y;
   }
 
   Operand<TFloat32> pad(Operand<TFloat32> x, int p) {
@@ -111,8 +113,9 @@ final class Nn {
    * (restv2_tiny: 5 of its 6 convolutions 2–3× faster, the whole model ~10 % at batch 1 and 16).
    */
   Operand<TFloat32> conv(Operand<TFloat32> x, String prefix, int in, int out, int k, int stride, int p, boolean bias) {
-    Operand<TFloat32> w = params.get(prefix + ".weight", out, in, k, k);
-    Operand<TFloat32> b = bias ? params.get(prefix + ".bias", out) : null;
+    ParamSpec spec = ParamSpec.conv(prefix + ".weight", out, in, k, k);
+    Operand<TFloat32> w = params.add(spec);
+    Operand<TFloat32> b = bias ? params.add(ParamSpec.bias(prefix + ".bias", spec, out)) : null;
     return convAsMatMul(tf.withSubScope(prefix), pad(x, p), w, b, in, out, k, stride);
   }
 
@@ -158,7 +161,8 @@ final class Nn {
 
   /** nn.Conv2d(c, c·m, k, stride, padding=p, groups=c) with bias. */
   Operand<TFloat32> depthwise(Operand<TFloat32> x, String prefix, int c, int m, int k, int stride, int p) {
-    Operand<TFloat32> w = params.get(prefix + ".weight", (long) c * m, 1, k, k); // [k, k, c, m]
+    ParamSpec spec = ParamSpec.depthwise(prefix + ".weight", c, m, k);
+    Operand<TFloat32> w = params.add(spec); // [k, k, c, m]
     Ops s = tf.withSubScope(prefix);
     Operand<TFloat32> in = pad(x, p);
     if (m > 1) {
@@ -173,7 +177,7 @@ final class Nn {
     }
     Operand<TFloat32> y =
         s.nn.depthwiseConv2dNative(in, w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
-    return s.nn.biasAdd(y, params.get(prefix + ".bias", (long) c * m));
+    return s.nn.biasAdd(y, params.add(ParamSpec.bias(prefix + ".bias", spec, (long) c * m)));
   }
 
   /**
@@ -183,8 +187,8 @@ final class Nn {
    * restv2_tiny. Training graphs keep the element-wise form, whose gradient TF builds from C++ ops.
    */
   Operand<TFloat32> layerNorm(Operand<TFloat32> x, String prefix, int dim) {
-    Operand<TFloat32> gamma = params.get(prefix + ".weight", dim);
-    Operand<TFloat32> beta = params.get(prefix + ".bias", dim);
+    Operand<TFloat32> gamma = params.add(ParamSpec.vector(prefix + ".weight", ParamKind.NORM_WEIGHT, dim));
+    Operand<TFloat32> beta = params.add(ParamSpec.vector(prefix + ".bias", ParamKind.NORM_BIAS, dim));
     if (training == null) return fusableLayerNorm(tf.withSubScope(prefix), x, gamma, beta, dim);
     Operand<TInt32> axis = ints(-1);
     Operand<TFloat32> mean = tf.math.mean(x, axis, Mean.keepDims(true));
@@ -226,10 +230,10 @@ final class Nn {
    * the running averages' new values (momentum 0.1, unbiased variance, as PyTorch).
    */
   Operand<TFloat32> batchNorm(Operand<TFloat32> x, String prefix, int dim) {
-    Operand<TFloat32> gamma = params.get(prefix + ".weight", dim);
-    Operand<TFloat32> beta = params.get(prefix + ".bias", dim);
-    Operand<TFloat32> mean = params.get(prefix + ".running_mean", dim);
-    Operand<TFloat32> var = params.get(prefix + ".running_var", dim);
+    Operand<TFloat32> gamma = params.add(ParamSpec.vector(prefix + ".weight", ParamKind.NORM_WEIGHT, dim));
+    Operand<TFloat32> beta = params.add(ParamSpec.vector(prefix + ".bias", ParamKind.NORM_BIAS, dim));
+    Operand<TFloat32> mean = params.add(ParamSpec.vector(prefix + ".running_mean", ParamKind.RUNNING_MEAN, dim));
+    Operand<TFloat32> var = params.add(ParamSpec.vector(prefix + ".running_var", ParamKind.RUNNING_VAR, dim));
     if (training != null && training.batchStatistics(prefix)) {
       return batchNormTraining(x, prefix, gamma, beta, mean, var);
     }

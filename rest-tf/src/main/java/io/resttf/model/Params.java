@@ -3,7 +3,6 @@ package io.resttf.model;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
@@ -11,49 +10,70 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * The model's parameters and buffers as TF variables, keyed by official state_dict key, in creation
- * (= official) order. Every variable is created here, named and shaped by {@link WeightMapping}, so the
- * graph cannot disagree with the mapping.
+ * order. Every variable is created here from the {@link ParamSpec} its layer declares (kind, official
+ * and TF shape), named by {@link WeightMapping#tfName}, so the graph, the loader, the initialisation and
+ * the export back to a state_dict all read the same declaration.
  */
 public final class Params {
-  /** One TF variable and where it comes from. */
-  public record Param(String key, long[] officialShape, long[] tfShape, Variable<TFloat32> variable) {
+  /** One TF variable and the declaration it was made from. */
+  public record Param(ParamSpec spec, Variable<TFloat32> variable) {
+    public String key() {
+      return spec.key();
+    }
+
+    public ParamKind kind() {
+      return spec.kind();
+    }
+
+    public long[] officialShape() {
+      return spec.officialShape();
+    }
+
+    public long[] tfShape() {
+      return spec.tfShape();
+    }
+
     public String tfName() {
       return variable.op().name();
     }
 
     public long size() {
-      long n = 1;
-      for (long d : tfShape) n *= d;
-      return n;
+      return spec.size();
     }
 
     /** Parameters are trained; BatchNorm running statistics are buffers. */
     public boolean trainable() {
-      return !key.endsWith(".running_mean") && !key.endsWith(".running_var");
+      return spec.trainable();
     }
   }
 
   private final Ops tf;
-  private final RestConfig config;
   private final Map<String, Param> params = new LinkedHashMap<>();
 
-  Params(Ops tf, RestConfig config) {
+  /** Parameters created in {@code tf}'s graph (at its root: names are the official keys). */
+  public Params(Ops tf) {
     this.tf = tf;
-    this.config = config;
   }
 
-  /** Creates the variable for official key {@code key} of official shape {@code officialShape}. */
-  Operand<TFloat32> get(String key, long... officialShape) {
-    if (params.containsKey(key)) throw new IllegalStateException("duplicate parameter " + key);
-    String name = WeightMapping.tfName(key).orElseThrow();
-    long[] tfShape = WeightMapping.tfShape(key, officialShape, config);
-    Variable<TFloat32> v = tf.withName(name).variable(Shape.of(tfShape), TFloat32.class);
-    params.put(key, new Param(key, officialShape.clone(), tfShape, v));
+  /** Creates the variable that {@code spec} declares. */
+  public Variable<TFloat32> add(ParamSpec spec) {
+    if (params.containsKey(spec.key())) throw new IllegalStateException("duplicate parameter " + spec.key());
+    String name = WeightMapping.tfName(spec.key())
+        .orElseThrow(() -> new IllegalArgumentException(spec.key() + ": not a parameter key"));
+    Variable<TFloat32> v = tf.withName(name).variable(Shape.of(spec.tfShape()), TFloat32.class);
+    params.put(spec.key(), new Param(spec, v));
     return v;
   }
 
   public Map<String, Param> all() {
     return Collections.unmodifiableMap(params);
+  }
+
+  /** The declarations, in creation order. */
+  public Map<String, ParamSpec> specs() {
+    Map<String, ParamSpec> out = new LinkedHashMap<>();
+    params.forEach((k, p) -> out.put(k, p.spec()));
+    return Collections.unmodifiableMap(out);
   }
 
   /** Number of trainable parameters, as the official code counts them. */

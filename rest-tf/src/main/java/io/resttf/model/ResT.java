@@ -13,10 +13,12 @@ import org.tensorflow.types.TInt32;
 final class ResT implements Architecture {
   private final Nn nn;
   private final RestConfig c;
+  private final SpatialReductionAttention attention;
 
   ResT(Nn nn) {
     this.nn = nn;
     this.c = nn.config;
+    this.attention = new HeadInteractionAttention();
   }
 
   /** conv3×3 s2 → BN → ReLU → conv3×3 s1 → BN → ReLU → conv3×3 s2 → PA (no bias, no BN after conv3). */
@@ -42,40 +44,33 @@ final class ResT implements Architecture {
 
   @Override
   public Operand<TFloat32> attention(Operand<TFloat32> x, String prefix, int stage) {
-    int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads, sr = c.srRatio(stage);
-    Operand<TInt32> batch = nn.dims(x, 0, 1);
-    Operand<TFloat32> q = nn.splitHeads(nn.linear(x, prefix + ".q", dim, dim, c.qkvBias()), batch, heads, hd);
-    Operand<TFloat32> reduced = x;
-    if (sr > 1) {
-      reduced = nn.depthwise(x, prefix + ".sr", dim, 1, sr + 1, sr, sr / 2);
-      reduced = nn.layerNorm(reduced, prefix + ".sr_norm", dim);
-    }
-    var kv = nn.splitLast(nn.linear(reduced, prefix + ".kv", dim, 2 * dim, c.qkvBias()), 2);
-    Operand<TFloat32> k = nn.splitHeads(kv.get(0), batch, heads, hd);
-    Operand<TFloat32> v = nn.splitHeads(kv.get(1), batch, heads, hd);
+    return attention.apply(x, prefix, stage);
+  }
 
-    // [B, heads, N, M]; scaling q before the product equals scaling the product
-    Operand<TFloat32> attn = nn.matmul(nn.tf.math.mul(q, nn.scalar(Math.pow(hd, -0.5))), k, false, true);
-    if (c.headInteraction(stage)) {
-      attn = headInteraction(attn, prefix, heads);
+  /** The shared attention, with the heads interacting in stages where the config says so. */
+  private final class HeadInteractionAttention extends SpatialReductionAttention {
+    HeadInteractionAttention() {
+      super(ResT.this.nn, ResT.this.c.qkvBias());
+    }
+
+    @Override
+    Weighted weigh(Operand<TFloat32> scores, Operand<TFloat32> v, String prefix, int stage) {
+      if (!c.headInteraction(stage)) return super.weigh(scores, v, prefix, stage);
+      Operand<TFloat32> attn = headInteraction(scores, prefix, c.heads(stage));
       if (nn.training != null) {
         // The normalised map's rows sum to 0, so attn @ v == attn @ (v - mean over tokens of v); in float32
         // the centred form keeps the rows' rounding residue from being multiplied by v's (large) mean.
         v = nn.tf.math.sub(v, nn.tf.math.mean(v, nn.ints(2), Mean.keepDims(true)));
       }
-    } else {
-      attn = nn.tf.nn.softmax(attn);
+      return new Weighted(attn, v);
     }
-    attn = nn.dropout(attn, nn.attnDropRate());
-    Operand<TFloat32> out = nn.matmul(attn, v, false, false); // [B, heads, N, hd]
-    out = nn.mergeHeads(out, x, heads);
-    return nn.dropout(nn.linear(out, prefix + ".proj", dim, dim, true), nn.dropRate());
   }
 
   /** transform_conv (1×1 conv across heads) → softmax → InstanceNorm2d(heads) without affine. */
   private Operand<TFloat32> headInteraction(Operand<TFloat32> attn, String prefix, int heads) {
-    Operand<TFloat32> w = nn.params.get(prefix + ".transform_conv.weight", heads, heads, 1, 1); // [h_in, h_out]
-    Operand<TFloat32> b = nn.params.get(prefix + ".transform_conv.bias", heads);
+    ParamSpec spec = ParamSpec.headMix(prefix + ".transform_conv.weight", heads);
+    Operand<TFloat32> w = nn.params.add(spec); // [h_in, h_out]
+    Operand<TFloat32> b = nn.params.add(ParamSpec.bias(prefix + ".transform_conv.bias", spec, heads));
     Operand<TInt32> shape = nn.tf.shape(attn);
     Operand<TFloat32> flat = nn.reshapeKeepBatch(attn, nn.dims(attn, 0, 1), heads, -1); // [B, h, N·M]
     Operand<TFloat32> wt = nn.tf.reshape(w, nn.ints(1, heads, heads));

@@ -2,7 +2,6 @@ package io.resttf.model;
 
 import org.tensorflow.Operand;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TInt32;
 
 /**
  * ResTv2, after the official models/rest_v2.py: a conv stem and patch embeddings followed by pixel
@@ -12,10 +11,12 @@ import org.tensorflow.types.TInt32;
 final class ResTV2 implements Architecture {
   private final Nn nn;
   private final RestConfig c;
+  private final SpatialReductionAttention attention;
 
   ResTV2(Nn nn) {
     this.nn = nn;
     this.c = nn.config;
+    this.attention = new UpsampleAttention();
   }
 
   /** conv3×3 s2 → BN → ReLU → conv3×3 s2 → BN → ReLU → conv1×1 (bias) → PA → LN. */
@@ -43,27 +44,22 @@ final class ResTV2 implements Architecture {
 
   @Override
   public Operand<TFloat32> attention(Operand<TFloat32> x, String prefix, int stage) {
-    int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads, sr = c.srRatio(stage);
-    Operand<TInt32> batch = nn.dims(x, 0, 1);
-    Operand<TFloat32> q = nn.splitHeads(nn.linear(x, prefix + ".q", dim, dim, true), batch, heads, hd);
-    Operand<TFloat32> reduced = x;
-    if (sr > 1) {
-      reduced = nn.depthwise(x, prefix + ".sr", dim, 1, sr + 1, sr, sr / 2);
-      reduced = nn.layerNorm(reduced, prefix + ".sr_norm", dim);
+    return attention.apply(x, prefix, stage);
+  }
+
+  /** The shared attention plus the upsample branch, which restores what the spatial reduction dropped. */
+  private final class UpsampleAttention extends SpatialReductionAttention {
+    UpsampleAttention() {
+      super(ResTV2.this.nn, true);
     }
-    var kv = nn.splitLast(nn.linear(reduced, prefix + ".kv", dim, 2 * dim, true), 2);
-    Operand<TFloat32> k = nn.splitHeads(kv.get(0), batch, heads, hd);
-    Operand<TFloat32> vGrid = kv.get(1); // [B, h, w, C] on the reduced grid, channels (head, head_dim)
-    Operand<TFloat32> v = nn.splitHeads(vGrid, batch, heads, hd);
 
-    Operand<TFloat32> attn = nn.matmul(nn.tf.math.mul(q, nn.scalar(Math.pow(hd, -0.5))), k, false, true);
-    attn = nn.dropout(nn.tf.nn.softmax(attn), nn.attnDropRate());
-    Operand<TFloat32> out = nn.matmul(attn, v, false, false);
-    out = nn.mergeHeads(out, x, heads);
-
-    // upsample branch: V on the reduced grid → dwconv3×3 (C → r²C) → PixelShuffle(r) → LN
-    Operand<TFloat32> up = nn.depthwise(vGrid, prefix + ".up.0", dim, sr * sr, 3, 1, 1);
-    up = nn.layerNorm(nn.pixelShuffle(up, dim, sr), prefix + ".up_norm", dim);
-    return nn.dropout(nn.linear(nn.tf.math.add(out, up), prefix + ".proj", dim, dim, true), nn.dropRate());
+    /** V on the reduced grid → dwconv3×3 (C → r²C) → PixelShuffle(r) → LN, added to the attention output. */
+    @Override
+    Operand<TFloat32> beforeProjection(Operand<TFloat32> out, Operand<TFloat32> vGrid, String prefix, int stage) {
+      int dim = c.dim(stage), sr = c.srRatio(stage);
+      Operand<TFloat32> up = nn.depthwise(vGrid, prefix + ".up.0", dim, sr * sr, 3, 1, 1);
+      up = nn.layerNorm(nn.pixelShuffle(up, dim, sr), prefix + ".up_norm", dim);
+      return nn.tf.math.add(out, up);
+    }
   }
 }

@@ -2,9 +2,9 @@ package io.resttf.model;
 
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.TfTensors;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -13,7 +13,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.proto.ConfigProto;
@@ -114,12 +113,12 @@ public final class RestModel implements AutoCloseable {
     if (network.logits() != null) fetches.add(network.logits());
     fetches.add(network.pooled());
     for (int i = 0; i < RestConfig.NUM_STAGES; i++) fetches.add(network.stage(i));
-    try (TFloat32 in = TFloat32.tensorOf(Shape.of(nhwc.shape()), DataBuffers.of(nhwc.toFloats(), true, false))) {
+    try (TFloat32 in = TfTensors.toTf(nhwc)) {
       Session.Runner r = session.runner().feed(network.input(), in);
       fetches.forEach(r::fetch);
       try (Result res = r.run()) {
         List<HostTensor> out = new ArrayList<>();
-        for (int i = 0; i < fetches.size(); i++) out.add(toHost((TFloat32) res.get(i)));
+        for (int i = 0; i < fetches.size(); i++) out.add(TfTensors.toHost((TFloat32) res.get(i)));
         HostTensor logits = network.logits() != null ? out.remove(0) : null;
         HostTensor pooled = out.remove(0);
         return new Outputs(logits, pooled, out);
@@ -148,27 +147,9 @@ public final class RestModel implements AutoCloseable {
     }
   }
 
-  /** A host copy (shape and values) of a float tensor. */
-  public static HostTensor toHost(TFloat32 t) {
-    long[] shape = t.shape().asArray();
-    float[] data = new float[Math.toIntExact(t.size())];
-    t.copyTo(DataBuffers.of(data, false, false));
-    return HostTensor.ofFloats(shape, data);
-  }
-
   /** Current variable values in the official layout and key order, e.g. to save a state_dict. */
   public Map<String, HostTensor> stateDict() {
-    Map<String, HostTensor> out = new LinkedHashMap<>();
-    List<Params.Param> ps = new ArrayList<>(network.params().all().values());
-    Session.Runner r = session.runner();
-    ps.forEach(p -> r.fetch(p.variable()));
-    try (Result res = r.run()) {
-      for (int i = 0; i < ps.size(); i++) {
-        Params.Param p = ps.get(i);
-        out.put(p.key(), WeightMapping.toOfficial(p.key(), toHost((TFloat32) res.get(i)), p.officialShape()));
-      }
-    }
-    return out;
+    return loader.stateDict(session);
   }
 
   /**

@@ -6,8 +6,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Predicate;
+import org.tensorflow.Graph;
 import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.math.Mean;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt64;
@@ -16,7 +19,8 @@ import org.tensorflow.types.TInt64;
  * A ResT / ResTv2 network added to a graph: input NHWC float32 of any batch size and any H, W that
  * are multiples of 32 → logits and the four stage feature maps (strides 4, 8, 16, 32; each stage's
  * last block output, before the final norm), so the network also serves as a dense-prediction
- * backbone. Variables are created uninitialised; {@link RestModel} fills them.
+ * backbone. Variables are created uninitialised, each from its layer's {@link ParamSpec}; a {@link
+ * WeightLoader} on {@link #params()} fills them and reads them back as a state_dict.
  *
  * <p>{@link #build(Ops, RestConfig, Operand)} builds the inference network. {@link #build(Ops,
  * RestConfig, Operand, Training)} builds it in training mode: BatchNorm on batch statistics (with the
@@ -167,7 +171,7 @@ public final class RestNetwork {
    */
   public static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input, Training training) {
     config.validate();
-    Params params = new Params(tf, config);
+    Params params = new Params(tf);
     Nn nn = new Nn(tf, params, config, training);
     Architecture arch = Architecture.of(nn);
 
@@ -181,6 +185,19 @@ public final class RestNetwork {
     }
     return new RestNetwork(config, params, input, List.of(stageOut), pooled, logits,
         Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)));
+  }
+
+  /**
+   * The declarations of {@code config}'s parameters and buffers, in creation order, for callers that hold
+   * no network of it (key lists, benchmarks of the mapping): the inference network is traced in a scratch
+   * graph that is closed at once; no session, no weights.
+   */
+  public static Map<String, ParamSpec> parameters(RestConfig config) {
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Operand<TFloat32> x = tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, config.inChans())));
+      return build(tf, config, x).params().specs();
+    }
   }
 
   @SuppressWarnings("unchecked")

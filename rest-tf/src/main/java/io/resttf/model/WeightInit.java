@@ -2,7 +2,6 @@ package io.resttf.model;
 
 import io.resttf.tensor.HostTensor;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -27,34 +26,27 @@ public final class WeightInit {
 
   static final double STD = 0.02;
 
-  /**
-   * The fresh value of official key {@code key}; {@code officialShapes} (every key of the model) gives
-   * a v1 convolution bias its weight's fan-in.
-   */
-  public static HostTensor init(String key, long[] officialShape, Family family, Map<String, long[]> officialShapes,
-      SplittableRandom rng) {
-    int n = Math.toIntExact(HostTensor.numElements(officialShape));
+  /** The fresh value of the parameter {@code p} declares, drawn from {@code rng} as {@code family}'s code draws it. */
+  public static HostTensor init(ParamSpec p, Family family, SplittableRandom rng) {
+    long[] shape = p.officialShape();
+    int n = Math.toIntExact(HostTensor.numElements(shape));
     float[] v = new float[n];
-    if (key.endsWith(".running_var")) {
-      Arrays.fill(v, 1f);
-    } else if (key.endsWith(".running_mean")) {
-      // zeros
-    } else if (key.endsWith(".bias")) {
-      String weight = key.substring(0, key.length() - ".bias".length()) + ".weight";
-      long[] ws = officialShapes.get(weight);
-      boolean conv = ws != null && ws.length == 4 && WeightMapping.layout(weight) != WeightMapping.Layout.IDENTITY;
-      if (family == Family.V1 && conv) {
-        double fanIn = (double) ws[1] * ws[2] * ws[3];
-        double bound = 1 / Math.sqrt(fanIn);
-        for (int i = 0; i < n; i++) v[i] = (float) ((2 * rng.nextDouble() - 1) * bound);
+    switch (p.kind()) {
+      case CONV, DEPTHWISE, HEAD_MIX, LINEAR -> {
+        for (int i = 0; i < n; i++) v[i] = (float) (STD * truncated(rng, -2 / STD, 2 / STD));
       }
-      // else zeros: Linear biases, v2 conv biases, norm biases
-    } else if (officialShape.length >= 2) {
-      for (int i = 0; i < n; i++) v[i] = (float) (STD * truncated(rng, -2 / STD, 2 / STD));
-    } else {
-      Arrays.fill(v, 1f); // norm weights
+      case CONV_BIAS -> {
+        if (family == Family.V1) { // PyTorch's default Conv2d bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+          double bound = 1 / Math.sqrt((double) p.fanIn());
+          for (int i = 0; i < n; i++) v[i] = (float) ((2 * rng.nextDouble() - 1) * bound);
+        } // v2: zeros
+      }
+      case NORM_WEIGHT, RUNNING_VAR -> Arrays.fill(v, 1f);
+      case LINEAR_BIAS, NORM_BIAS, RUNNING_MEAN -> {
+        // zeros
+      }
     }
-    return HostTensor.ofFloats(officialShape, v);
+    return HostTensor.ofFloats(shape, v);
   }
 
   /** A standard normal truncated to [lo, hi] (by rejection; the official bounds never reject). */

@@ -2,16 +2,19 @@ package io.resttf.model;
 
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.TfTensors;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
@@ -21,7 +24,9 @@ import org.tensorflow.types.TFloat32;
  * Fills a network's variables from an official state_dict, strictly: a placeholder + assign op per
  * variable (never constants, which would copy the weights into the GraphDef), the key match with its
  * report, the layout transforms of {@link WeightMapping}, fresh values from {@link WeightInit} for what
- * may stay fresh. Used by {@link RestModel} and by the training graph.
+ * may stay fresh; and back, the variables as an official state_dict. Every graph that holds a network
+ * (the model, the serving graph of an export, the training graph) fills and reads it through this one
+ * path, on its own variables.
  */
 public final class WeightLoader {
   private final RestConfig config;
@@ -92,17 +97,14 @@ public final class WeightLoader {
       throw new BadInputException(sb.substring(0, sb.length() - 1));
     }
     SplittableRandom rng = new SplittableRandom(seed);
-    Map<String, long[]> shapes = new LinkedHashMap<>();
-    vars.values().forEach(p -> shapes.put(p.key(), p.officialShape()));
     List<Tensor> fed = new ArrayList<>();
     try {
       Session.Runner runner = session.runner();
       for (Params.Param p : vars.values()) {
         HostTensor official = chosen.containsKey(p.key())
             ? chosen.get(p.key())
-            : WeightInit.init(p.key(), p.officialShape(), config.family(), shapes, rng);
-        HostTensor t = WeightMapping.toTf(p.key(), official, config);
-        TFloat32 tensor = TFloat32.tensorOf(Shape.of(p.tfShape()), DataBuffers.of(t.toFloats(), true, false));
+            : WeightInit.init(p.spec(), config.family(), rng);
+        TFloat32 tensor = TfTensors.toTf(WeightMapping.toTf(p.spec(), official));
         fed.add(tensor);
         runner.feed(feeds.get(p.key()), tensor);
         runner.addTarget(assigns.get(p.key()));
@@ -112,6 +114,29 @@ public final class WeightLoader {
       fed.forEach(Tensor::close);
     }
     return new RestModel.LoadReport(chosen.size(), fresh, dropped);
+  }
+
+  /** The variables' current values as an official state_dict (official layouts, creation order). */
+  public Map<String, HostTensor> stateDict(Session session) {
+    return stateDict(session, Params.Param::variable);
+  }
+
+  /**
+   * An official state_dict of the values {@code source} gives for each parameter (e.g. its EMA shadow,
+   * a variable of the parameter's TF shape), converted back to the official layout by its declaration.
+   */
+  public Map<String, HostTensor> stateDict(Session session, Function<Params.Param, Operand<TFloat32>> source) {
+    List<Params.Param> ps = new ArrayList<>(vars.values());
+    Session.Runner r = session.runner();
+    ps.forEach(p -> r.fetch(source.apply(p)));
+    Map<String, HostTensor> out = new LinkedHashMap<>();
+    try (Result res = r.run()) {
+      for (int i = 0; i < ps.size(); i++) {
+        Params.Param p = ps.get(i);
+        out.put(p.key(), WeightMapping.toOfficial(p.spec(), TfTensors.toHost((TFloat32) res.get(i))));
+      }
+    }
+    return out;
   }
 
   /** Appends " N what [first ten…]; " — whole lists of another model's weights would be unreadable. */

@@ -1,5 +1,6 @@
 package io.resttf.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,8 +34,7 @@ class ManifestTest {
       String key = e.get(0).asText();
       long[] shape = new long[e.get(1).size()];
       for (int i = 0; i < shape.length; i++) shape[i] = e.get(1).get(i).asLong();
-      WeightMapping.tfName(key).ifPresent(name ->
-          expected.put(name, Arrays.toString(WeightMapping.tfShape(key, shape, config))));
+      WeightMapping.tfName(key).ifPresent(name -> expected.put(name, Arrays.toString(shape)));
     }
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
@@ -42,8 +42,9 @@ class ManifestTest {
       RestNetwork net = RestNetwork.build(tf, config, input);
       Map<String, String> actual = new TreeMap<>();
       for (Params.Param p : net.params().all().values()) {
-        actual.put(p.tfName(), Arrays.toString(p.tfShape()));
-        assertEquals(p.tfShape().length, g.operation(p.tfName()).output(0).shape().numDimensions());
+        actual.put(p.tfName(), Arrays.toString(p.officialShape()));
+        // the variable has the TF shape its declaration pairs with the official one
+        assertArrayEquals(p.tfShape(), g.operation(p.tfName()).output(0).shape().asArray(), p.key());
       }
       assertEquals(expected, actual);
       assertEquals(manifest.get("num_parameters").asLong(), net.params().numParameters());

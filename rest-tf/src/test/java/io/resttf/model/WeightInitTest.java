@@ -37,15 +37,15 @@ class WeightInitTest {
 
   /** Every key's fresh value, through WeightInit directly (no training graph needed). */
   static Map<String, HostTensor> fresh(io.resttf.model.RestConfig cfg) {
-    Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
+    Map<String, ParamSpec> specs;
     try (org.tensorflow.Graph g = new org.tensorflow.Graph()) {
       org.tensorflow.op.Ops tf = org.tensorflow.op.Ops.create(g);
       var x = tf.placeholder(org.tensorflow.types.TFloat32.class);
-      io.resttf.model.RestNetwork.build(tf, cfg, x).params().all().values().forEach(p -> shapes.put(p.key(), p.officialShape()));
+      specs = io.resttf.model.RestNetwork.build(tf, cfg, x).params().specs();
     }
     java.util.SplittableRandom rng = new java.util.SplittableRandom(3);
     Map<String, HostTensor> out = new java.util.LinkedHashMap<>();
-    shapes.forEach((k, s) -> out.put(k, WeightInit.init(k, s, cfg.family(), shapes, rng)));
+    specs.forEach((k, s) -> out.put(k, WeightInit.init(s, cfg.family(), rng)));
     return out;
   }
 

@@ -9,6 +9,7 @@ import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.TfTensors;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -479,7 +480,7 @@ public final class RestClassifier implements AutoCloseable {
         try (TString in = bytesTensor(images);
             Result res = bundle.session().runner().feed(tensor(sig, IMAGE_BYTES, true), in)
                 .fetch(tensor(sig, PIXEL_VALUES, false)).run()) {
-          return toHost((TFloat32) res.get(0));
+          return TfTensors.toHost((TFloat32) res.get(0));
         }
       });
     } catch (TFInvalidArgumentException | TensorFlowException e) {
@@ -537,7 +538,7 @@ public final class RestClassifier implements AutoCloseable {
           outputs.forEach(o -> r.fetch(tensor(sig, o, false)));
           try (Result res = r.run()) {
             List<HostTensor> out = new ArrayList<>();
-            for (int i = 0; i < outputs.size(); i++) out.add(toHost((TFloat32) res.get(i)));
+            for (int i = 0; i < outputs.size(); i++) out.add(TfTensors.toHost((TFloat32) res.get(i)));
             return out;
           }
         }
@@ -586,13 +587,6 @@ public final class RestClassifier implements AutoCloseable {
     byte[][] data = new byte[images.size()][];
     for (int i = 0; i < data.length; i++) data[i] = images.get(i).bytes();
     return TString.tensorOfBytes(NdArrays.vectorOfObjects(data));
-  }
-
-  static HostTensor toHost(TFloat32 t) {
-    long[] shape = t.shape().asArray();
-    float[] data = new float[Math.toIntExact(t.size())];
-    t.copyTo(DataBuffers.of(data, false, false));
-    return HostTensor.ofFloats(shape, data);
   }
 
   private static String describe(int index, int count, String name) {

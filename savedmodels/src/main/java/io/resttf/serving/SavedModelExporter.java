@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.resttf.model.Params;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
@@ -38,7 +37,6 @@ import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.TensorFlow;
-import org.tensorflow.types.TFloat32;
 
 /**
  * Writes a model as a TF Serving SavedModel: {@code BASE/NAME/VERSION/} with {@code saved_model.pb},
@@ -220,53 +218,23 @@ public final class SavedModelExporter {
   private static List<String> writeSavedModel(Path dir, String name, long version, RestConfig config,
       Map<String, HostTensor> stateDict, ExportMetadata meta) throws IOException {
     List<Signature> sigs;
-    try (RestModel reference = RestModel.create(config)) {
-      reference.load(stateDict); // strict: every key and shape checked, one message listing all problems
-      try (Graph g = new Graph()) {
-        ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels());
-        try (Session session = new Session(g)) {
-          copyWeights(reference, sg, session);
-          sigs = sg.signatures();
-          SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withTags(ServingSignatures.TAG);
-          for (Signature s : sigs) exporter.withFunction(session.function(s));
-          exporter.export();
-        }
-        Path assets = Files.createDirectories(dir.resolve("assets"));
-        Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
-        ObjectNode doc = metadataDocument(name, version, config, meta, sigs, sg.topK);
-        Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(doc) + "\n");
+    // One network: the serving graph's own variables are filled through its weight loader (strict: every
+    // key and shape checked, one message listing all problems), then its functions are exported.
+    try (Graph g = new Graph()) {
+      ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels());
+      try (Session session = new Session(g)) {
+        sg.loader.load(session, stateDict, RestModel.LoadOptions.STRICT, 0);
+        sigs = sg.signatures();
+        SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withTags(ServingSignatures.TAG);
+        for (Signature s : sigs) exporter.withFunction(session.function(s));
+        exporter.export();
       }
+      Path assets = Files.createDirectories(dir.resolve("assets"));
+      Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
+      ObjectNode doc = metadataDocument(name, version, config, meta, sigs, sg.topK);
+      Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(doc) + "\n");
     }
     return sigs.stream().map(Signature::key).toList();
-  }
-
-  /** Copies the (validated, TF-layout) variables of the reference model into the serving graph, in chunks. */
-  private static void copyWeights(RestModel reference, ServingGraph sg, Session session) {
-    Map<String, Params.Param> src = reference.network().params().all();
-    List<String> keys = new ArrayList<>(sg.loadFeeds.keySet());
-    if (!src.keySet().equals(sg.loadFeeds.keySet())) {
-      throw new IllegalStateException("serving graph and reference model disagree on parameters");
-    }
-    long chunkBytes = 64L << 20;
-    int i = 0;
-    while (i < keys.size()) {
-      List<String> chunk = new ArrayList<>();
-      long bytes = 0;
-      while (i < keys.size() && (chunk.isEmpty() || bytes + src.get(keys.get(i)).size() * 4 <= chunkBytes)) {
-        bytes += src.get(keys.get(i)).size() * 4;
-        chunk.add(keys.get(i++));
-      }
-      Session.Runner fetch = reference.session().runner();
-      chunk.forEach(k -> fetch.fetch(src.get(k).variable()));
-      try (org.tensorflow.Result values = fetch.run()) {
-        Session.Runner assign = session.runner();
-        for (int j = 0; j < chunk.size(); j++) {
-          assign.feed(sg.loadFeeds.get(chunk.get(j)), (TFloat32) values.get(j));
-          assign.addTarget(sg.loadOps.get(chunk.get(j)));
-        }
-        assign.run();
-      }
-    }
   }
 
   private static ObjectNode metadataDocument(String name, long version, RestConfig config, ExportMetadata meta,

@@ -3,14 +3,12 @@ package io.resttf.serving;
 import io.resttf.model.Preprocessing;
 import static io.resttf.serving.ServingSignatures.*;
 
-import io.resttf.model.Params;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestNetwork;
+import io.resttf.model.WeightLoader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.tensorflow.ConcreteFunction;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -56,9 +54,8 @@ final class ServingGraph {
   final Operand<TString> topKLabels;
   final Operand<TFloat32> topKProbabilities;
   final List<Operand<TFloat32>> stages;
-  /** Weight loading: official key → (placeholder, assign) in TF layout. */
-  final Map<String, Placeholder<TFloat32>> loadFeeds = new LinkedHashMap<>();
-  final Map<String, Op> loadOps = new LinkedHashMap<>();
+  /** Fills (and reads back) this graph's own network variables from an official state_dict. */
+  final WeightLoader loader;
 
   private ServingGraph(Graph g, RestConfig config, Preprocessing pre, List<String> labels) {
     this.config = config;
@@ -106,12 +103,7 @@ final class ServingGraph {
       topKLabels = null;
     }
 
-    Ops load = tf.withSubScope("load");
-    for (Params.Param p : network.params().all().values()) {
-      Placeholder<TFloat32> ph = load.placeholder(TFloat32.class, Placeholder.shape(Shape.of(p.tfShape())));
-      loadFeeds.put(p.key(), ph);
-      loadOps.put(p.key(), load.assign(p.variable(), ph));
-    }
+    loader = WeightLoader.create(tf, network.params(), config);
   }
 
   static ServingGraph build(Graph g, RestConfig config, Preprocessing pre, List<String> labels) {

@@ -67,6 +67,6 @@ public final class ReloadMain {
   private static void write(Path out, String name, Result r) {
     String key = name.substring(name.indexOf('.') + 1);
     Tensor t = r.get(key).orElseThrow(() -> new IllegalStateException("no output " + key));
-    Npy.write(out.resolve(name + ".npy"), RestClassifier.toHost((TFloat32) t));
+    Npy.write(out.resolve(name + ".npy"), io.resttf.tensor.TfTensors.toHost((TFloat32) t));
   }
 }

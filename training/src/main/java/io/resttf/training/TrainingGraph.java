@@ -1,14 +1,15 @@
 package io.resttf.training;
 
+import io.resttf.model.ParamSpec;
 import io.resttf.model.Params;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.model.RestNetwork;
 import io.resttf.model.WeightInit;
 import io.resttf.model.WeightLoader;
-import io.resttf.model.WeightMapping;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.TfTensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -400,13 +401,14 @@ public final class TrainingGraph implements AutoCloseable {
     return tf.constant(axes);
   }
 
-  /** The official keys of a config's variables (parameters and BatchNorm buffers), in official order. */
+  /** The official keys of a config's variables (parameters and BatchNorm buffers), in creation order. */
   public static List<String> officialKeys(RestConfig config) {
-    try (Graph g = new Graph()) {
-      Ops tf = Ops.create(g);
-      Placeholder<TFloat32> x = tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, config.inChans())));
-      return List.copyOf(RestNetwork.build(tf, config, x).params().all().keySet());
-    }
+    return List.copyOf(RestNetwork.parameters(config).keySet());
+  }
+
+  /** The declaration (kind, official and TF shapes) of the variable of an official key. */
+  public ParamSpec paramSpec(String key) {
+    return network.params().all().get(key).spec();
   }
 
   /** Number of elements of the variable of an official key. */
@@ -472,20 +474,9 @@ public final class TrainingGraph implements AutoCloseable {
   /** The model (or EMA) weights as an official state_dict (official layouts), e.g. for export. */
   public Map<String, HostTensor> stateDict(Weights which) {
     if (which == Weights.EMA && !spec.ema()) throw new IllegalStateException("this graph keeps no EMA");
-    Map<String, HostTensor> out = new LinkedHashMap<>();
-    List<Params.Param> ps = new ArrayList<>(network.params().all().values());
-    Session.Runner r = session.runner();
-    for (Params.Param p : ps) {
-      Variable<TFloat32> v = which == Weights.EMA ? emaVars.getOrDefault(p.key(), p.variable()) : p.variable();
-      r.fetch(v);
-    }
-    try (Result res = r.run()) {
-      for (int i = 0; i < ps.size(); i++) {
-        Params.Param p = ps.get(i);
-        out.put(p.key(), WeightMapping.toOfficial(p.key(), toHost((TFloat32) res.get(i)), p.officialShape()));
-      }
-    }
-    return out;
+    return which == Weights.EMA
+        ? loader.stateDict(session, p -> emaVars.getOrDefault(p.key(), p.variable()))
+        : loader.stateDict(session);
   }
 
   /** Every checkpointed variable (model, slots, EMA) in TF layout, by checkpoint name, to compare runs. */
@@ -495,7 +486,7 @@ public final class TrainingGraph implements AutoCloseable {
     Session.Runner r = session.runner();
     names.forEach(n -> r.fetch(saved.get(n)));
     try (Result res = r.run()) {
-      for (int i = 0; i < names.size(); i++) out.put(names.get(i), toHost((TFloat32) res.get(i)).toFloats());
+      for (int i = 0; i < names.size(); i++) out.put(names.get(i), TfTensors.toHost((TFloat32) res.get(i)).toFloats());
     }
     return out;
   }
@@ -513,7 +504,7 @@ public final class TrainingGraph implements AutoCloseable {
       try (Result res = r.run()) {
         float l = ((TFloat32) res.get(0)).getFloat();
         float gn = ((TFloat32) res.get(1)).getFloat();
-        return new StepResult(l, gn, toHost((TFloat32) res.get(2)).toFloats());
+        return new StepResult(l, gn, TfTensors.toHost((TFloat32) res.get(2)).toFloats());
       }
     } finally {
       feeds.forEach(Tensor::close);
@@ -531,7 +522,7 @@ public final class TrainingGraph implements AutoCloseable {
       try (Result res = r.run()) {
         if (lossOut != null) lossOut[0] = ((TFloat32) res.get(0)).getFloat();
         Map<String, HostTensor> out = new LinkedHashMap<>();
-        for (int i = 0; i < keys.size(); i++) out.put(keys.get(i), toHost((TFloat32) res.get(i + 1)));
+        for (int i = 0; i < keys.size(); i++) out.put(keys.get(i), TfTensors.toHost((TFloat32) res.get(i + 1)));
         return out;
       }
     } finally {
@@ -578,7 +569,7 @@ public final class TrainingGraph implements AutoCloseable {
   public float[] evalLogits(long[] shape, float[] pixels) {
     try (TFloat32 x = TFloat32.tensorOf(Shape.of(shape), DataBuffers.of(pixels, true, false));
         Result res = session.runner().feed(evalInput, x).fetch(evalNetwork.logits()).run()) {
-      return toHost((TFloat32) res.get(0)).toFloats();
+      return TfTensors.toHost((TFloat32) res.get(0)).toFloats();
     }
   }
 
@@ -602,13 +593,6 @@ public final class TrainingGraph implements AutoCloseable {
       throw new BadInputException(prefix + ": checkpoint does not fit this training graph ("
           + e.getMessage().lines().findFirst().orElse("") + ")");
     }
-  }
-
-  static HostTensor toHost(TFloat32 t) {
-    long[] shape = t.shape().asArray();
-    float[] data = new float[Math.toIntExact(t.size())];
-    t.copyTo(DataBuffers.of(data, false, false));
-    return HostTensor.ofFloats(shape, data);
   }
 
   @Override

@@ -86,7 +86,7 @@ class GradientParityTest {
         for (Map.Entry<String, HostTensor> e : reference.entrySet()) {
           String key = e.getKey();
           HostTensor ref = e.getValue();
-          HostTensor mine = WeightMapping.toOfficial(key, grads.get(key), ref.shape());
+          HostTensor mine = WeightMapping.toOfficial(g.paramSpec(key), grads.get(key));
           double[] r = ref.toDoubles();
           float[] m = mine.toFloats();
           double scale = 0, err = 0;
