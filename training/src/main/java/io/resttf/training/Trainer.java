@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.tensorflow.proto.ConfigProto;
 
@@ -146,8 +147,7 @@ public final class Trainer implements AutoCloseable {
     RestConfig cfg = base.withNumClasses(classes).validate();
     boolean newHead = init != null && (options.freshHead || init.config().numClasses() != classes);
 
-    TrainingGraph graph = TrainingGraph.build(spec(cfg, options), settings.session());
-    try {
+    return withGraph(cfg, options, settings, graph -> {
       long initSeed = Seeds.value(options.seed, Seeds.Stream.INIT, 0, 0);
       RestModel.LoadReport report;
       if (init == null) {
@@ -161,6 +161,14 @@ public final class Trainer implements AutoCloseable {
       run.writeRunFile(t.runRecord(dataSpec, init, report, newHead));
       t.writeCheckpoint(false, null);
       return t;
+    });
+  }
+
+  /** Builds the run's graph and sets the trainer up on it; the graph is closed if that fails. */
+  private static Trainer withGraph(RestConfig cfg, TrainOptions options, Settings settings, Function<TrainingGraph, Trainer> setUp) {
+    TrainingGraph graph = TrainingGraph.build(spec(cfg, options), settings.session());
+    try {
+      return setUp.apply(graph);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
@@ -216,17 +224,13 @@ public final class Trainer implements AutoCloseable {
       throw new BadInputException("--resume " + run + ": the training set has changed (" + data.train().size()
           + " images now, " + record.path("train_images").asInt() + " in the run)");
     }
-    TrainingGraph graph = TrainingGraph.build(spec(cfg, options), settings.session());
-    try {
+    return withGraph(cfg, options, settings, graph -> {
       graph.restore(RunDirectory.statePrefix(ckpt));
       Trainer t = new Trainer(run, cfg, options, data, settings, graph, true);
       t.readState(state);
       t.metrics.truncateAfter(t.globalStep());
       return t;
-    } catch (RuntimeException e) {
-      graph.close();
-      throw e;
-    }
+    });
   }
 
   /** What the command line gave on resume must be what the run recorded. */
