@@ -1,7 +1,6 @@
 package io.resttf.training;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.resttf.convert.Safetensors;
 import io.resttf.model.RestConfig;
@@ -14,7 +13,6 @@ import io.resttf.training.data.Prefetcher;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -158,7 +156,9 @@ public final class Trainer implements AutoCloseable {
         report = graph.load(init.stateDict(), newHead ? new RestModel.LoadOptions(head, head) : RestModel.LoadOptions.STRICT, initSeed);
       }
       Trainer t = new Trainer(run, cfg, options, data, settings, graph, false);
-      run.writeRunFile(t.runRecord(dataSpec, init, report, newHead));
+      run.writeRunFile(new RunRecord(cfg, options, dataSpec, data.layout(), data.classes(), data.train().size(),
+          data.val() == null ? 0 : data.val().size(), t.stepsPerEpoch, t.dropPath, RunRecord.init(init, report, newHead, options.seed),
+          graph.spec().frozen().stream().sorted().toList(), graph.gradientReport().registeredInJava()).toJson());
       t.writeCheckpoint(false, null);
       return t;
     });
@@ -203,26 +203,23 @@ public final class Trainer implements AutoCloseable {
    */
   public static Trainer resume(Path runDir, Given given, Settings settings) {
     RunDirectory run = RunDirectory.existing(runDir);
-    JsonNode record = run.readRunFile();
-    String src = run.runFileName();
-    RestConfig cfg = RestConfig.fromJson(record.path("config").toString(), src);
-    TrainOptions options = TrainOptions.fromJson(record.path("options"), src).validate();
-    DataSpec dataSpec = DataSpec.fromJson(record.path("data"), src);
-    checkGiven(run, record, cfg, options, dataSpec, given);
+    RunRecord record = RunRecord.fromJson(run.readRunFile(), run.runFileName());
+    record.checkAgrees(given, run);
+    RestConfig cfg = record.config();
+    TrainOptions options = record.options();
     Path ckpt = run.resumableCheckpoint();
     JsonNode state = run.readState(ckpt);
     if (state.path("finished").asBoolean(false)) {
       throw new BadInputException("--resume " + run + ": that run has finished (" + options.epochs + " epochs); nothing to resume");
     }
-    DataSpec.Data data = dataSpec.open(cfg.inChans(), options.seed);
+    DataSpec.Data data = record.data().open(cfg.inChans(), options.seed);
     checkData(data, options);
-    List<String> classes = RunDirectory.jsonStrings(record.path("classes"));
-    if (!data.classes().equals(classes)) {
-      throw new BadInputException("--resume " + run + ": the data's classes " + data.classes() + " differ from the run's " + classes);
+    if (!data.classes().equals(record.classes())) {
+      throw new BadInputException("--resume " + run + ": the data's classes " + data.classes() + " differ from the run's " + record.classes());
     }
-    if (data.train().size() / options.batch != record.path("steps_per_epoch").asInt()) {
+    if (data.train().size() / options.batch != record.stepsPerEpoch()) {
       throw new BadInputException("--resume " + run + ": the training set has changed (" + data.train().size()
-          + " images now, " + record.path("train_images").asInt() + " in the run)");
+          + " images now, " + record.trainImages() + " in the run)");
     }
     return withGraph(cfg, options, settings, graph -> {
       graph.restore(RunDirectory.statePrefix(ckpt));
@@ -231,50 +228,6 @@ public final class Trainer implements AutoCloseable {
       t.metrics.truncateAfter(t.globalStep());
       return t;
     });
-  }
-
-  /** What the command line gave on resume must be what the run recorded. */
-  private static void checkGiven(RunDirectory run, JsonNode record, RestConfig cfg, TrainOptions options, DataSpec dataSpec,
-      Given given) {
-    if (given.config() != null && !given.config().withNumClasses(cfg.numClasses()).equals(cfg)) {
-      List<String> diff = TrainOptions.differences(given.config().withNumClasses(cfg.numClasses()).toJsonNode(), cfg.toJsonNode());
-      throw new BadInputException("--resume " + run + ": that run trains another model; the config given differs in "
-          + String.join("; ", diff));
-    }
-    if (given.init() != null && !given.init().equals(record.path("init").path("source").asText(null))) {
-      throw new BadInputException("--resume " + run + ": that run started from " + record.path("init").path("source").asText("fresh weights")
-          + ", not " + given.init());
-    }
-    if (given.data() != null) {
-      List<String> diff = TrainOptions.differences(strip(given.data().toJsonNode()), strip(dataSpec.toJsonNode()));
-      if (!diff.isEmpty()) throw new BadInputException("--resume " + run + ": the data differs from the run's: " + String.join("; ", diff));
-    }
-    if (given.options() != null) {
-      ObjectNode mine = given.options().toJsonNode();
-      ObjectNode theirs = options.toJsonNode();
-      List<String> diff = new ArrayList<>();
-      mine.fieldNames().forEachRemaining(f -> {
-        if (!TrainOptions.equalJson(mine.get(f), theirs.get(f))) {
-          diff.add(f + " " + mine.get(f) + " (run: " + (theirs.has(f) ? theirs.get(f) : "unset") + ")");
-        }
-      });
-      if (!diff.isEmpty()) {
-        throw new BadInputException("--resume " + run + ": options differ from the run's: " + String.join("; ", diff)
-            + " (a resumed run continues with its own options; leave them out)");
-      }
-    }
-  }
-
-  /** Preprocessing fields that change what the model sees (the rest, e.g. descriptions, may differ). */
-  private static ObjectNode strip(ObjectNode n) {
-    ObjectNode c = n.deepCopy();
-    JsonNode p = c.get("preprocessing");
-    if (p instanceof ObjectNode po) {
-      ObjectNode keep = TrainOptions.JSON.createObjectNode();
-      for (String f : List.of("size", "crop_pct", "resize_size", "pad", "upsample", "mean", "std")) if (po.has(f)) keep.set(f, po.get(f));
-      c.set("preprocessing", keep);
-    }
-    return c;
   }
 
   // ---------------------------------------------------------------- running
@@ -542,37 +495,6 @@ public final class Trainer implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------- what the files record
-
-  /** run.json's content: what was trained on what, from which weights. */
-  private ObjectNode runRecord(DataSpec dataSpec, ModelSource init, RestModel.LoadReport report, boolean newHead) {
-    ObjectNode n = TrainOptions.JSON.createObjectNode();
-    n.put("created", Instant.now().toString());
-    n.set("config", config.toJsonNode());
-    n.set("options", options.toJsonNode());
-    n.set("data", dataSpec.toJsonNode());
-    n.put("data_layout", data.layout());
-    ArrayNode cl = n.putArray("classes");
-    data.classes().forEach(cl::add);
-    n.put("train_images", data.train().size());
-    n.put("val_images", data.val() == null ? 0 : data.val().size());
-    n.put("steps_per_epoch", stepsPerEpoch);
-    n.put("drop_path", dropPath);
-    ObjectNode in = n.putObject("init");
-    if (init == null) {
-      in.put("source", (String) null);
-      in.put("weights", "fresh (official initialisation, seed " + options.seed + ")");
-    } else {
-      in.put("source", init.source());
-      in.put("fresh_head", newHead);
-      in.putPOJO("fresh", report.fresh());
-      in.putPOJO("dropped", report.dropped());
-    }
-    ArrayNode fr = n.putArray("frozen_keys");
-    graph.spec().frozen().stream().sorted().forEach(fr::add);
-    ArrayNode jg = n.putArray("java_gradients");
-    graph.gradientReport().registeredInJava().forEach(jg::add);
-    return n;
-  }
 
   /** Replaces the checkpoint: the graph's variables and the position and statistics (state.json). */
   private void writeCheckpoint(boolean finished, TrainingListener listener) {

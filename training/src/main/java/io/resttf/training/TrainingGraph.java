@@ -52,7 +52,10 @@ import org.tensorflow.types.TInt64;
  *       weights, copied in-graph before evaluating.
  * </ul>
  *
- * Model variables are named by their official keys (as in {@link RestModel}); optimizer slots
+ * Each part has its builder ({@link ClassificationLoss}, {@link ClipByGlobalNorm}, {@link AdamW}, {@link Ema},
+ * {@link InferenceCopy}, {@link CheckpointSaver}); this class wires them into one graph and runs it.
+ *
+ * <p>Model variables are named by their official keys (as in {@link RestModel}); optimizer slots
  * {@code optimizer/m/KEY}, {@code optimizer/v/KEY}; EMA {@code ema/KEY}. {@link #save} / {@link #restore}
  * write and read all of them (not the eval copy) as one TF checkpoint.
  */
