@@ -3,6 +3,7 @@ package io.resttf.training;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.resttf.convert.Safetensors;
+import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.util.AtomicDirectory;
@@ -228,7 +229,7 @@ public final class RunDirectory {
   String defaultExportName() {
     String n = dir.getFileName() == null ? "model" : dir.getFileName().toString().replaceAll("[^A-Za-z0-9_.-]", "_");
     while (n.startsWith(".")) n = n.substring(1);
-    if (n.isEmpty() || !io.resttf.serving.SavedModelExporter.isValidModelName(n)) n = "model";
+    if (n.isEmpty() || !SavedModelExporter.isValidModelName(n)) n = "model";
     return n;
   }
 

@@ -435,9 +435,8 @@ public final class Trainer implements AutoCloseable {
   private Evaluation evaluate(TrainingGraph.Weights which, int epochNo, TrainingListener listener) {
     String weights = which == TrainingGraph.Weights.EMA ? "ema" : "model";
     graph.prepareEval(which);
-    TrainingListener l = listener;
     Evaluator.Outcome outcome = evaluator.evaluate(data.val(), data.pipeline(), config.numClasses(), null, graph::evalLogits,
-        (done, total) -> l.onEvalProgress(weights, done, total));
+        (done, total) -> listener.onEvalProgress(weights, done, total));
     if (which == TrainingGraph.Weights.MODEL) reportDecodeErrors(outcome.errors(), listener);
     Evaluation ev = outcome.evaluation();
     ObjectNode line = TrainOptions.JSON.createObjectNode();
