@@ -1,26 +1,21 @@
 package io.resttf.cli;
 
-import io.resttf.training.data.FashionMnist;
 import io.resttf.serving.RestClassifier;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.training.DataSpec;
 import io.resttf.training.Evaluation;
-import io.resttf.training.Trainer;
+import io.resttf.training.Evaluator;
+import io.resttf.training.RunDirectory;
 import io.resttf.training.data.Dataset;
 import io.resttf.training.data.FashionMnistDataset;
-import io.resttf.training.data.ImageFolder;
 import io.resttf.training.data.ImagePipeline;
-import io.resttf.training.data.Prefetcher;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -71,65 +66,20 @@ final class EvalCommand implements Callable<Integer> {
       List<String> labels = cl.labels();
       int classes = cl.config().numClasses();
       if (classes < 1) throw new BadInputException(dir + ": the model has no classification head");
-      Dataset ds = dataset(cl);
-      if (limit != null && !(ds instanceof FashionMnistDataset)) ds = DataSpec.limited(ds, limit);
-      int n = limit == null ? ds.size() : Math.min(limit, ds.size());
-      final Dataset images = ds;
+      Dataset images = DataSpec.evaluationSet(data, split, limit == null ? 0 : limit, cl.config().inChans());
+      int n = images.size();
       if (n == 0) throw new BadInputException(data + ": no images to evaluate");
       int[] map = labelMap(images.classes(), labels, out);
-      Evaluation ev = new Evaluation(classes);
-      List<String> errors = new ArrayList<>();
       ProgressBar bar = ProgressBar.items("eval", "img");
-      boolean fashion = DataSpec.FASHION_MNIST.equals(data);
-      ImagePipeline pipe = fashion ? new ImagePipeline(cl.preprocessing(), cl.config().inChans()) : null;
-      int batches = (n + batch - 1) / batch;
-      try (Prefetcher<Object[]> loader = new Prefetcher<>(j -> load(images, pipe, j * batch, Math.min(n, (j + 1) * batch)),
-          0, batches, 2, 3)) {
-        long done = 0;
-        while (loader.hasNext()) {
-          Object[] b = loader.next();
-          @SuppressWarnings("unchecked")
-          List<Integer> ys = (List<Integer>) b[1];
-          @SuppressWarnings("unchecked")
-          List<String> errs = (List<String>) b[2];
-          errors.addAll(errs);
-          int m = ys.size();
-          int[] y = new int[m];
-          for (int i = 0; i < m; i++) y[i] = map[ys.get(i)];
-          if (fashion) {
-            float[] px = (float[]) b[0];
-            if (m > 0) {
-              int side = pipe.inputSize();
-              HostTensor in = HostTensor.ofFloats(new long[] {m, side, side, pipe.channels()}, px);
-              ev.add(cl.predict(in).logits().toFloats(), y, m);
-            }
-          } else {
-            @SuppressWarnings("unchecked")
-            List<RestClassifier.ImageInput> imgs = (List<RestClassifier.ImageInput>) b[0];
-            List<RestClassifier.ImageResult> res = imgs.isEmpty() ? List.of() : cl.classifyEach(imgs);
-            List<Integer> okLabels = new ArrayList<>();
-            List<float[]> okProbs = new ArrayList<>();
-            for (int i = 0; i < res.size(); i++) {
-              if (res.get(i).ok()) {
-                okLabels.add(y[i]);
-                okProbs.add(res.get(i).classification().probabilities());
-              } else {
-                errors.add(res.get(i).image() + ": " + res.get(i).error());
-              }
-            }
-            float[] logits = new float[okProbs.size() * classes];
-            for (int i = 0; i < okProbs.size(); i++) {
-              float[] p = okProbs.get(i);
-              // log-probabilities rank like logits, and give the cross-entropy exactly
-              for (int c = 0; c < classes; c++) logits[i * classes + c] = (float) Math.log(Math.max(p[c], Float.MIN_VALUE));
-            }
-            ev.add(logits, okLabels.stream().mapToInt(Integer::intValue).toArray(), okLabels.size());
-          }
-          done += m + errs.size();
-          bar.update(done, n);
-        }
-        bar.finish(done, n);
-      }
+      Evaluator evaluator = new Evaluator(batch, 2, 3);
+      // Fashion-MNIST's IDX files hold pixels: the Java pipeline prepares them; image files go through the model's own preprocessing
+      Evaluator.Outcome outcome = DataSpec.FASHION_MNIST.equals(data)
+          ? evaluator.evaluate(images, new ImagePipeline(cl.preprocessing(), cl.config().inChans()), classes, map,
+              (shape, pixels) -> cl.predict(HostTensor.ofFloats(shape, pixels)).logits().toFloats(), bar::update)
+          : evaluator.evaluateFiles(images, cl, map, bar::update);
+      bar.finish(n, n);
+      Evaluation ev = outcome.evaluation();
+      List<String> errors = outcome.errors();
       out.printf(Locale.ROOT, "model: %s (%s %s, %d classes)%n", cl.directory(), cl.config().family(), cl.config().embedDims(), classes);
       out.printf(Locale.ROOT, "data: %s, %d images%n", describe(images), n);
       if (ev.count() == 0) throw new BadInputException(data + ": none of the " + n + " images could be decoded (" + errors.get(0) + ")");
@@ -153,49 +103,7 @@ final class EvalCommand implements Callable<Integer> {
 
   /** A run directory → its export; anything else is given to RestClassifier as is. */
   static Path resolveModel(Path dir) {
-    if (Files.isRegularFile(dir.resolve(Trainer.RUN_FILE))) {
-      Path base = dir.resolve(Trainer.EXPORT_DIR);
-      if (!Files.isDirectory(base)) throw new BadInputException(dir + ": the run has no export yet (it exports when it finishes)");
-      try (Stream<Path> s = Files.list(base)) {
-        List<Path> models = s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith(".")).toList();
-        if (models.size() != 1) throw new BadInputException(base + ": expected one exported model, found " + models.size());
-        return models.get(0);
-      } catch (IOException e) {
-        throw new BadInputException(base + ": cannot read (" + e.getMessage() + ")");
-      }
-    }
-    return dir;
-  }
-
-  private Dataset dataset(RestClassifier cl) {
-    if (DataSpec.FASHION_MNIST.equals(data)) {
-      FashionMnist.Split s = switch (split) {
-        case "auto", "test", "val" -> FashionMnist.Split.TEST;
-        case "train" -> FashionMnist.Split.TRAIN;
-        default -> throw new BadInputException("--split for fashion-mnist: test (auto) or train, got " + split);
-      };
-      return FashionMnistDataset.load(s, 0);
-    }
-    Path dir = Path.of(data);
-    int c = cl.config().inChans();
-    ImageFolder.Split s = ImageFolder.open(dir, c, 0, 0);
-    boolean layout = Files.isDirectory(dir.resolve("train"));
-    return switch (split) {
-      case "auto" -> s.val() != null ? s.val() : s.train();
-      case "val", "test" -> {
-        if (s.val() == null) throw new BadInputException(dir + ": no val/ (or validation/, test/) folder for --split " + split);
-        yield s.val();
-      }
-      case "train" -> {
-        if (!layout) throw new BadInputException(dir + ": no train/ folder for --split train");
-        yield s.train();
-      }
-      case "all" -> {
-        if (layout) throw new BadInputException(dir + ": has train/ and val/ folders; choose --split train or val");
-        yield s.train();
-      }
-      default -> throw new BadInputException("--split must be auto, val, train, test or all, got " + split);
-    };
+    return RunDirectory.isRun(dir) ? RunDirectory.existing(dir).exportedModel() : dir;
   }
 
   private String describe(Dataset ds) {
@@ -227,36 +135,5 @@ final class EvalCommand implements Callable<Integer> {
 
   private static String abbreviate(List<String> l) {
     return l.size() <= 6 ? l.toString() : l.subList(0, 6).toString().replace("]", ", …]");
-  }
-
-  /** One batch: pixels (Fashion) or encoded images (folders), labels, decode errors. */
-  private static Object[] load(Dataset ds, ImagePipeline pipe, int from, int to) {
-    List<Integer> ys = new ArrayList<>();
-    List<String> errors = new ArrayList<>();
-    if (pipe != null) {
-      float[] px = new float[(to - from) * pipe.sampleSize()];
-      int m = 0;
-      for (int i = from; i < to; i++) {
-        try {
-          pipe.eval(ds.image(i), px, m * pipe.sampleSize());
-          ys.add(ds.label(i));
-          m++;
-        } catch (Dataset.DecodeException e) {
-          errors.add(e.getMessage());
-        }
-      }
-      return new Object[] {m * pipe.sampleSize() == px.length ? px : java.util.Arrays.copyOf(px, m * pipe.sampleSize()), ys, errors};
-    }
-    List<RestClassifier.ImageInput> imgs = new ArrayList<>();
-    for (int i = from; i < to; i++) {
-      Path file = Path.of(ds.describe(i)); // an image folder's sample is its file
-      try {
-        imgs.add(RestClassifier.ImageInput.of(file.toString(), Files.readAllBytes(file)));
-        ys.add(ds.label(i));
-      } catch (IOException | RuntimeException e) {
-        errors.add(file + ": cannot read (" + e.getMessage() + ")");
-      }
-    }
-    return new Object[] {imgs, ys, errors};
   }
 }

@@ -162,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
           () -> t.run(new TrainProgress(o, spec.commandLine().getErr(), System.err)));
       if (!result.finished()) {
         o.printf(Locale.ROOT, "stopped after step %d; checkpoint in %s%ncontinue with: bin/rest-tf train --resume %s%n",
-            result.step(), t.runDir().resolve(Trainer.CHECKPOINT_DIR), t.runDir());
+            result.step(), t.runDirectory().checkpointDir(), t.runDir());
         o.flush();
         return 130;
       }

@@ -70,6 +70,43 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
   }
 
   /**
+   * The labelled images {@code eval} scores a model on: {@code data} is {@link #FASHION_MNIST} or an image
+   * folder; {@code split} auto (val/, or Fashion-MNIST's test split; else all of the folder), val, test,
+   * train or all; {@code limit} > 0: only that many (Fashion-MNIST: the first; folders: spread over the
+   * classes). The same datasets {@link #open} trains and validates on.
+   */
+  public static Dataset evaluationSet(String data, String split, int limit, int inChans) {
+    if (FASHION_MNIST.equals(data)) {
+      FashionMnist.Split s = switch (split) {
+        case "auto", "test", "val" -> FashionMnist.Split.TEST;
+        case "train" -> FashionMnist.Split.TRAIN;
+        default -> throw new BadInputException("--split for fashion-mnist: test (auto) or train, got " + split);
+      };
+      return FashionMnistDataset.load(s, limit);
+    }
+    Path dir = Path.of(data);
+    ImageFolder.Split s = ImageFolder.open(dir, inChans, 0, 0);
+    boolean layout = java.nio.file.Files.isDirectory(dir.resolve("train"));
+    Dataset ds = switch (split) {
+      case "auto" -> s.val() != null ? s.val() : s.train();
+      case "val", "test" -> {
+        if (s.val() == null) throw new BadInputException(dir + ": no val/ (or validation/, test/) folder for --split " + split);
+        yield s.val();
+      }
+      case "train" -> {
+        if (!layout) throw new BadInputException(dir + ": no train/ folder for --split train");
+        yield s.train();
+      }
+      case "all" -> {
+        if (layout) throw new BadInputException(dir + ": has train/ and val/ folders; choose --split train or val");
+        yield s.train();
+      }
+      default -> throw new BadInputException("--split must be auto, val, train, test or all, got " + split);
+    };
+    return limited(ds, limit);
+  }
+
+  /**
    * {@code limit} images spread evenly over {@code d} (whose images are grouped by class, so every class
    * keeps its share).
    */

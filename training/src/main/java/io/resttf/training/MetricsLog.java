@@ -2,6 +2,7 @@ package io.resttf.training;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.resttf.util.AtomicFiles;
 import java.awt.Color;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -65,7 +66,7 @@ final class MetricsLog {
       if (n.path("step").asLong() <= step) sb.append(n.toString()).append('\n');
     }
     try {
-      Trainer.writeAtomically(file, sb.toString());
+      AtomicFiles.writeString(file, sb.toString());
     } catch (IOException e) {
       throw new UncheckedIOException(file + ": cannot rewrite (" + e.getMessage() + ")", e);
     }

@@ -10,13 +10,9 @@ import io.resttf.model.WeightLoader;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.tensor.TfTensors;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,7 +23,6 @@ import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
-import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
@@ -38,8 +33,6 @@ import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
-import org.tensorflow.types.TString;
-import org.tensorflow.types.family.TType;
 
 /**
  * One graph and session holding everything a training run needs, so that a step is one
@@ -60,16 +53,16 @@ import org.tensorflow.types.family.TType;
  *       weights, copied in-graph before evaluating.
  * </ul>
  *
- * Model variables are named by their official keys (as in {@link RestModel}); optimizer slots
+ * Each part has its builder ({@link ClassificationLoss}, {@link ClipByGlobalNorm}, {@link AdamW}, {@link Ema},
+ * {@link InferenceCopy}, {@link CheckpointSaver}); this class wires them into one graph and runs it.
+ *
+ * <p>Model variables are named by their official keys (as in {@link RestModel}); optimizer slots
  * {@code optimizer/m/KEY}, {@code optimizer/v/KEY}; EMA {@code ema/KEY}. {@link #save} / {@link #restore}
  * write and read all of them (not the eval copy) as one TF checkpoint.
  */
 public final class TrainingGraph implements AutoCloseable {
   /** Which weights to read or evaluate. */
   public enum Weights { MODEL, EMA }
-
-  /** torch.nn.utils.clip_grad_norm_ adds this to the norm before dividing. */
-  static final double CLIP_EPS = 1e-6;
 
   /**
    * What to build.
@@ -169,30 +162,21 @@ public final class TrainingGraph implements AutoCloseable {
   private final Graph graph;
   private final Session session;
   private final RestNetwork network;
-  private final RestNetwork evalNetwork;
   private final Placeholder<TFloat32> input;
-  private final Placeholder<TFloat32> evalInput;
-  private final Placeholder<TFloat32> targets;
-  private final Placeholder<TInt32> labels;
   private final Placeholder<TFloat32> dropPathMasks;
   private final Placeholder<TInt64> dropoutSeed;
   private final Placeholder<TFloat32> scalars;
-  private final Operand<TFloat32> loss;
-  private final Operand<TFloat32> gradNorm;
-  private final Map<String, Operand<TFloat32>> gradients = new LinkedHashMap<>();
+  private final ClassificationLoss loss;
+  private final GradientSupport.Report gradientReport;
+  /** Raw gradients of the trainable variables, by official key, in official order. */
+  private final Map<String, Operand<TFloat32>> gradients;
+  private final ClipByGlobalNorm clip;
+  private final Ema ema;
   private final Op trainOp;
-  private final Op copyModelToEval;
-  private final Op copyEmaToEval;
   private final Op initSlots;
   private final WeightLoader loader;
-  private final Map<String, Variable<TFloat32>> emaVars = new LinkedHashMap<>();
-  /** Everything a checkpoint holds: name in the checkpoint → variable. */
-  private final Map<String, Variable<TFloat32>> saved = new LinkedHashMap<>();
-  private final Placeholder<TString> savePrefix;
-  private final Op saveOp;
-  private final Op restoreOp;
-  private final GradientSupport.Report gradientReport;
-  private final List<String> trainableKeys = new ArrayList<>();
+  private final InferenceCopy inference;
+  private final CheckpointSaver saver;
 
   private TrainingGraph(Spec spec, ConfigProto sessionConfig) {
     this.spec = spec;
@@ -201,180 +185,50 @@ public final class TrainingGraph implements AutoCloseable {
     try {
       Ops tf = Ops.create(graph);
       Ops in = tf.withSubScope("train");
-      int c = config.inChans();
-      input = in.withName("pixel_values").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, c)));
-      RestNetwork.Training training = spec.batchNormTraining()
-          ? RestNetwork.Training.standard().withBatchStatistics(bn -> !spec.frozen().contains(bn + ".weight"))
-          : RestNetwork.Training.evalMode();
-      if (spec.dropPathRate() > 0) {
-        dropPathMasks = in.withName("drop_path_masks").placeholder(TFloat32.class,
-            Placeholder.shape(Shape.of(RestNetwork.numDropPathMasks(config), -1)));
-        training = training.withDropPath(dropPathMasks);
-      } else {
-        dropPathMasks = null;
-      }
-      if (spec.dropRate() > 0 || spec.attnDropRate() > 0) {
-        dropoutSeed = in.withName("dropout_seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2)));
-        training = training.withDropout(spec.dropRate(), spec.attnDropRate(), dropoutSeed);
-      } else {
-        dropoutSeed = null;
-      }
-      network = RestNetwork.build(tf, config, input, training);
+      input = in.withName("pixel_values").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, config.inChans())));
+      dropPathMasks = spec.dropPathRate() > 0 ? in.withName("drop_path_masks").placeholder(TFloat32.class,
+          Placeholder.shape(Shape.of(RestNetwork.numDropPathMasks(config), -1))) : null;
+      dropoutSeed = spec.dropRate() > 0 || spec.attnDropRate() > 0
+          ? in.withName("dropout_seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2))) : null;
+      network = RestNetwork.build(tf, config, input, trainingMode());
       if (network.logits() == null) throw new BadInputException("training needs a classification head (num_classes > 0)");
-      Ops lossOps = tf.withSubScope("loss");
-      Operand<TFloat32> perSample;
-      if (spec.softTargets()) {
-        targets = in.withName("targets").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, config.numClasses())));
-        labels = null;
-        perSample = lossOps.nn.softmaxCrossEntropyWithLogits(network.logits(), targets).loss();
-      } else {
-        labels = in.withName("labels").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1)));
-        targets = null;
-        perSample = lossOps.nn.sparseSoftmaxCrossEntropyWithLogits(network.logits(), labels).loss();
-      }
-      loss = lossOps.withName("loss").math.mean(perSample, lossOps.constant(0));
+      loss = ClassificationLoss.create(tf.withSubScope("loss"), in, network.logits(), config.numClasses(), spec.softTargets());
 
-      // ---- gradients ----
       Map<String, Params.Param> params = network.params().all();
-      List<Params.Param> trainable = new ArrayList<>();
-      for (Params.Param p : params.values()) {
-        if (p.trainable() && !spec.frozen().contains(p.key())) {
-          trainable.add(p);
-          trainableKeys.add(p.key());
-        }
-      }
+      List<Params.Param> trainable = params.values().stream().filter(p -> p.trainable() && !spec.frozen().contains(p.key())).toList();
       if (trainable.isEmpty()) throw new BadInputException("nothing to train: every parameter is frozen");
-      List<Operand<?>> sources = new ArrayList<>();
-      trainable.forEach(p -> sources.add(p.variable()));
-      gradientReport = GradientSupport.ensureGradients(loss, sources);
-      Output<?>[] xs = trainable.stream().map(p -> p.variable().asOutput()).toArray(Output<?>[]::new);
-      Output<?>[] dys = graph.addGradients("gradients", new Output<?>[] {loss.asOutput()}, xs, null);
-      long T2 = System.nanoTime();
-      for (int i = 0; i < xs.length; i++) {
-        @SuppressWarnings("unchecked")
-        Operand<TFloat32> g = (Operand<TFloat32>) dys[i];
-        if (g == null) throw new IllegalStateException("no gradient reaches " + trainable.get(i).key());
-        gradients.put(trainable.get(i).key(), g);
-      }
+      gradientReport = GradientSupport.ensureGradients(loss.loss(), trainable.stream().<Operand<?>>map(Params.Param::variable).toList());
+      gradients = gradients(trainable);
 
-      // ---- global norm and clipping (torch.nn.utils.clip_grad_norm_) ----
       Ops opt = tf.withSubScope("optimizer");
-      List<Operand<TFloat32>> squares = new ArrayList<>();
-      for (Operand<TFloat32> g : gradients.values()) squares.add(opt.sum(opt.math.square(g), allAxes(opt, g)));
-      gradNorm = opt.withName("grad_norm").math.sqrt(opt.math.addN(squares));
-      Operand<TFloat32> coef = spec.clipNorm() > 0
-          ? opt.math.minimum(opt.constant(1f),
-              opt.math.div(opt.constant((float) spec.clipNorm()), opt.math.add(gradNorm, opt.constant((float) CLIP_EPS))))
-          : opt.constant(1f);
-
-      // ---- AdamW ----
+      clip = ClipByGlobalNorm.create(opt, gradients.values(), spec.clipNorm());
       scalars = in.withName("optimizer_scalars").placeholder(TFloat32.class, Placeholder.shape(Shape.of(5)));
-      List<Output<TFloat32>> s = opt.unstack(scalars, 5L).output();
-      Operand<TFloat32> beta1 = s.get(0), oneMinusBeta1 = s.get(1), stepSize = s.get(2), bc2Sqrt = s.get(3),
-          decayFactor = s.get(4);
-      Operand<TFloat32> beta2 = opt.constant((float) spec.beta2());
-      Operand<TFloat32> oneMinusBeta2 = opt.constant((float) (1 - spec.beta2()));
-      Operand<TFloat32> eps = opt.constant((float) spec.eps());
-      List<Op> updates = new ArrayList<>();
+      AdamW adamW = AdamW.create(opt, scalars, spec.beta2(), spec.eps());
       Map<String, Operand<TFloat32>> newValues = new LinkedHashMap<>();
-      Ops mScope = opt.withSubScope("m");
-      Ops vScope = opt.withSubScope("v");
-      List<Op> slotInits = new ArrayList<>();
-      Operand<TFloat32> zero = opt.constant(0f);
       for (Params.Param p : trainable) {
-        String key = p.key();
-        Shape shape = Shape.of(p.tfShape());
-        Variable<TFloat32> m = mScope.withName(key).variable(shape, TFloat32.class);
-        Variable<TFloat32> v = vScope.withName(key).variable(shape, TFloat32.class);
-        saved.put("optimizer/m/" + key, m);
-        saved.put("optimizer/v/" + key, v);
-        // fill, not zeros(): Ops.zeros opens a sub-scope, which scans the whole graph every time
-        Operand<TFloat32> zeros = opt.fill(opt.constant(p.tfShape()), zero);
-        slotInits.add(opt.assign(m, zeros));
-        slotInits.add(opt.assign(v, zeros));
-
-        Operand<TFloat32> g = opt.math.mul(gradients.get(key), coef);
-        Operand<TFloat32> mNew = opt.math.add(opt.math.mul(m, beta1), opt.math.mul(g, oneMinusBeta1));
-        Operand<TFloat32> vNew = opt.math.add(opt.math.mul(v, beta2), opt.math.mul(opt.math.mul(g, g), oneMinusBeta2));
-        Operand<TFloat32> denom = opt.math.add(opt.math.div(opt.math.sqrt(vNew), bc2Sqrt), eps);
-        Operand<TFloat32> decayed = decays(p) ? opt.math.mul(p.variable(), decayFactor) : p.variable();
-        Operand<TFloat32> pNew = opt.math.sub(decayed, opt.math.mul(stepSize, opt.math.div(mNew, denom)));
-        updates.add(opt.assign(m, mNew));
-        updates.add(opt.assign(v, vNew));
-        updates.add(opt.assign(p.variable(), pNew));
-        newValues.put(key, pNew);
+        newValues.put(p.key(), adamW.apply(p.key(), p.variable(), p.tfShape(), clip.clip(gradients.get(p.key())), decays(p)));
       }
-      // BatchNorm running statistics
-      for (Map.Entry<String, Operand<TFloat32>> e : network.bufferUpdates().entrySet()) {
-        updates.add(opt.assign(params.get(e.getKey()).variable(), e.getValue()));
-        newValues.put(e.getKey(), e.getValue());
-      }
-
-      // ---- EMA (timm ModelEma: ema = ema · decay + (1 − decay) · model, after the step) ----
-      Ops emaOps = tf.withSubScope("ema");
-      List<Op> emaInits = new ArrayList<>();
-      if (spec.ema()) {
-        Operand<TFloat32> d = emaOps.constant((float) spec.emaDecay());
-        Operand<TFloat32> oneMinusD = emaOps.constant((float) (1 - spec.emaDecay()));
-        for (Map.Entry<String, Operand<TFloat32>> e : newValues.entrySet()) {
-          Params.Param p = params.get(e.getKey());
-          Variable<TFloat32> ema = emaOps.withName(e.getKey()).variable(Shape.of(p.tfShape()), TFloat32.class);
-          emaVars.put(e.getKey(), ema);
-          emaInits.add(emaOps.assign(ema, p.variable()));
-          updates.add(emaOps.assign(ema, emaOps.math.add(emaOps.math.mul(ema, d), emaOps.math.mul(e.getValue(), oneMinusD))));
-        }
-      }
+      List<Op> updates = new ArrayList<>(adamW.updates());
+      network.bufferUpdates().forEach((key, value) -> { // BatchNorm running statistics
+        updates.add(opt.assign(params.get(key).variable(), value));
+        newValues.put(key, value);
+      });
+      Map<String, Variable<TFloat32>> variables = new LinkedHashMap<>();
+      params.forEach((key, p) -> variables.put(key, p.variable()));
+      ema = spec.ema() ? Ema.create(tf.withSubScope("ema"), spec.emaDecay(), variables, newValues) : Ema.none();
+      updates.addAll(ema.updates());
       trainOp = tf.withControlDependencies(updates).withName("train_step").noOp();
-
-      // ---- model variables in the checkpoint, first ----
-      Map<String, Variable<TFloat32>> ordered = new LinkedHashMap<>();
-      for (Params.Param p : params.values()) ordered.put(p.key(), p.variable());
-      ordered.putAll(saved);
-      emaVars.forEach((k, v) -> ordered.put("ema/" + k, v));
-      saved.clear();
-      saved.putAll(ordered);
-
-      // ---- initialising slots and EMA after a load ----
-      List<Op> inits = new ArrayList<>(slotInits);
-      inits.addAll(emaInits);
+      List<Op> inits = new ArrayList<>(adamW.slotInits());
+      inits.addAll(ema.inits());
       initSlots = tf.withControlDependencies(inits).withName("init_slots").noOp();
 
-      // ---- weight loading ----
       loader = WeightLoader.create(tf, network.params(), config);
-
-      // ---- the evaluation network and its weight copies ----
-      Ops ev = tf.withSubScope("eval");
-      evalInput = ev.withName("pixel_values").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, c)));
-      evalNetwork = RestNetwork.build(ev, config, evalInput);
-      List<Op> fromModel = new ArrayList<>(), fromEma = new ArrayList<>();
-      for (Params.Param e : evalNetwork.params().all().values()) {
-        Variable<TFloat32> model = params.get(e.key()).variable();
-        fromModel.add(ev.assign(e.variable(), model));
-        fromEma.add(ev.assign(e.variable(), emaVars.getOrDefault(e.key(), model)));
-      }
-      copyModelToEval = tf.withControlDependencies(fromModel).withName("eval_from_model").noOp();
-      copyEmaToEval = tf.withControlDependencies(fromEma).withName("eval_from_ema").noOp();
-
-      // ---- checkpoint save / restore (V2 format) ----
-      Ops ck = tf.withSubScope("checkpoint");
-      savePrefix = ck.withName("prefix").placeholder(TString.class, Placeholder.shape(Shape.scalar()));
-      String[] names = saved.keySet().toArray(new String[0]);
-      String[] slices = new String[names.length];
-      Arrays.fill(slices, "");
-      Operand<TString> nameConst = ck.constant(java.nio.charset.StandardCharsets.UTF_8, names);
-      Operand<TString> sliceConst = ck.constant(java.nio.charset.StandardCharsets.UTF_8, slices);
-      List<Operand<?>> tensors = new ArrayList<>(saved.values());
-      saveOp = ck.train.save(savePrefix, nameConst, sliceConst, tensors);
-      List<Class<? extends TType>> dtypes = Collections.nCopies(names.length, TFloat32.class);
-      var restored = ck.train.restore(savePrefix, nameConst, sliceConst, dtypes);
-      List<Op> assigns = new ArrayList<>();
-      int i = 0;
-      for (Variable<TFloat32> v : saved.values()) {
-        @SuppressWarnings("unchecked")
-        Operand<TFloat32> t = (Operand<TFloat32>) restored.tensors().get(i++);
-        assigns.add(ck.assign(v, t));
-      }
-      restoreOp = tf.withControlDependencies(assigns).withName("restore_all").noOp();
+      inference = InferenceCopy.create(tf, tf.withSubScope("eval"), config, params, ema.variables());
+      // the checkpoint: model variables first, then slots, then EMA
+      Map<String, Variable<TFloat32>> saved = new LinkedHashMap<>(variables);
+      saved.putAll(adamW.slots());
+      ema.variables().forEach((k, v) -> saved.put("ema/" + k, v));
+      saver = CheckpointSaver.create(tf, tf.withSubScope("checkpoint"), saved);
 
       this.session = sessionConfig == null ? new Session(graph) : new Session(graph, sessionConfig);
     } catch (RuntimeException e) {
@@ -388,20 +242,36 @@ public final class TrainingGraph implements AutoCloseable {
     return new TrainingGraph(spec, sessionConfig);
   }
 
+  /** BatchNorm on batch statistics (not for frozen layers), drop path and dropout as the spec says. */
+  private RestNetwork.Training trainingMode() {
+    RestNetwork.Training training = spec.batchNormTraining()
+        ? RestNetwork.Training.standard().withBatchStatistics(bn -> !spec.frozen().contains(bn + ".weight"))
+        : RestNetwork.Training.evalMode();
+    if (dropPathMasks != null) training = training.withDropPath(dropPathMasks);
+    if (dropoutSeed != null) training = training.withDropout(spec.dropRate(), spec.attnDropRate(), dropoutSeed);
+    return training;
+  }
+
+  /** d loss / d variable for every trainable variable ({@link Graph#addGradients}). */
+  private Map<String, Operand<TFloat32>> gradients(List<Params.Param> trainable) {
+    Output<?>[] xs = trainable.stream().map(p -> p.variable().asOutput()).toArray(Output<?>[]::new);
+    Output<?>[] dys = graph.addGradients("gradients", new Output<?>[] {loss.loss().asOutput()}, xs, null);
+    Map<String, Operand<TFloat32>> out = new LinkedHashMap<>();
+    for (int i = 0; i < xs.length; i++) {
+      @SuppressWarnings("unchecked")
+      Operand<TFloat32> g = (Operand<TFloat32>) dys[i];
+      if (g == null) throw new IllegalStateException("no gradient reaches " + trainable.get(i).key());
+      out.put(trainable.get(i).key(), g);
+    }
+    return out;
+  }
+
   private boolean decays(Params.Param p) {
     if (spec.weightDecay() == 0) return false;
     return spec.decayAll() || p.officialShape().length > 1;
   }
 
-  private static Operand<TInt32> allAxes(Ops tf, Operand<TFloat32> x) {
-    int rank = x.shape().numDimensions();
-    if (rank < 0) throw new IllegalStateException("gradient of unknown rank");
-    int[] axes = new int[rank];
-    for (int i = 0; i < rank; i++) axes[i] = i;
-    return tf.constant(axes);
-  }
-
-  /** The official keys of a config's variables (parameters and BatchNorm buffers), in creation order. */
+  /** The official keys of a config's variables (parameters and BatchNorm buffers), in official order. */
   public static List<String> officialKeys(RestConfig config) {
     return List.copyOf(RestNetwork.parameters(config).keySet());
   }
@@ -432,13 +302,13 @@ public final class TrainingGraph implements AutoCloseable {
 
   /** The official keys that get gradients and optimizer updates, in official order. */
   public List<String> trainableKeys() {
-    return Collections.unmodifiableList(trainableKeys);
+    return List.copyOf(gradients.keySet());
   }
 
   /** Whether AdamW decays this key (official key). */
   public boolean decays(String key) {
     Params.Param p = network.params().all().get(key);
-    return p != null && trainableKeys.contains(key) && decays(p);
+    return p != null && gradients.containsKey(key) && decays(p);
   }
 
   /** Every op type between the trainable variables and the loss, and which gradients came from Java. */
@@ -448,7 +318,7 @@ public final class TrainingGraph implements AutoCloseable {
 
   /** Names of the tensors in a checkpoint of this graph, in order. */
   public Set<String> checkpointNames() {
-    return Collections.unmodifiableSet(new LinkedHashSet<>(saved.keySet()));
+    return saver.names();
   }
 
   // ---- weights ----
@@ -470,18 +340,18 @@ public final class TrainingGraph implements AutoCloseable {
     load(Map.of(), RestModel.LoadOptions.allowMissing(Pattern.compile(".*")), seed);
   }
 
-
   /** The model (or EMA) weights as an official state_dict (official layouts), e.g. for export. */
   public Map<String, HostTensor> stateDict(Weights which) {
     if (which == Weights.EMA && !spec.ema()) throw new IllegalStateException("this graph keeps no EMA");
     return which == Weights.EMA
-        ? loader.stateDict(session, p -> emaVars.getOrDefault(p.key(), p.variable()))
+        ? loader.stateDict(session, p -> ema.variables().getOrDefault(p.key(), p.variable()))
         : loader.stateDict(session);
   }
 
   /** Every checkpointed variable (model, slots, EMA) in TF layout, by checkpoint name, to compare runs. */
   public Map<String, float[]> allVariables() {
     Map<String, float[]> out = new LinkedHashMap<>();
+    Map<String, Variable<TFloat32>> saved = saver.variables();
     List<String> names = new ArrayList<>(saved.keySet());
     Session.Runner r = session.runner();
     names.forEach(n -> r.fetch(saved.get(n)));
@@ -500,7 +370,7 @@ public final class TrainingGraph implements AutoCloseable {
       Session.Runner r = feedBatch(session.runner(), batch, feeds);
       TFloat32 sc = TFloat32.vectorOf(s.toFeed());
       feeds.add(sc);
-      r.feed(scalars, sc).addTarget(trainOp).fetch(loss).fetch(gradNorm).fetch(network.logits());
+      r.feed(scalars, sc).addTarget(trainOp).fetch(loss.loss()).fetch(clip.globalNorm()).fetch(network.logits());
       try (Result res = r.run()) {
         float l = ((TFloat32) res.get(0)).getFloat();
         float gn = ((TFloat32) res.get(1)).getFloat();
@@ -516,7 +386,7 @@ public final class TrainingGraph implements AutoCloseable {
     List<Tensor> feeds = new ArrayList<>();
     try {
       Session.Runner r = feedBatch(session.runner(), batch, feeds);
-      r.fetch(loss);
+      r.fetch(loss.loss());
       List<String> keys = new ArrayList<>(gradients.keySet());
       keys.forEach(k -> r.fetch(gradients.get(k)));
       try (Result res = r.run()) {
@@ -535,15 +405,15 @@ public final class TrainingGraph implements AutoCloseable {
     feeds.add(x);
     r.feed(input, x);
     int n = b.size();
-    if (targets != null) {
+    if (loss.targets() != null) {
       if (b.targets() == null) throw new IllegalArgumentException("this graph takes soft targets");
       TFloat32 t = TFloat32.tensorOf(Shape.of(n, config.numClasses()), DataBuffers.of(b.targets(), true, false));
       feeds.add(t);
-      r.feed(targets, t);
+      r.feed(loss.targets(), t);
     } else {
       TInt32 l = TInt32.tensorOf(Shape.of(n), DataBuffers.of(b.labels(), true, false));
       feeds.add(l);
-      r.feed(labels, l);
+      r.feed(loss.labels(), l);
     }
     if (dropPathMasks != null) {
       TFloat32 m = TFloat32.tensorOf(Shape.of(RestNetwork.numDropPathMasks(config), n),
@@ -562,13 +432,13 @@ public final class TrainingGraph implements AutoCloseable {
   /** Copies the model (or EMA) weights into the evaluation network; call before {@link #evalLogits}. */
   public void prepareEval(Weights which) {
     if (which == Weights.EMA && !spec.ema()) throw new IllegalStateException("this graph keeps no EMA");
-    session.runner().addTarget(which == Weights.EMA ? copyEmaToEval : copyModelToEval).run();
+    session.runner().addTarget(which == Weights.EMA ? inference.fromEma() : inference.fromModel()).run();
   }
 
   /** Logits [B, K] of the evaluation network (inference mode) on an NHWC batch. */
   public float[] evalLogits(long[] shape, float[] pixels) {
     try (TFloat32 x = TFloat32.tensorOf(Shape.of(shape), DataBuffers.of(pixels, true, false));
-        Result res = session.runner().feed(evalInput, x).fetch(evalNetwork.logits()).run()) {
+        Result res = session.runner().feed(inference.input(), x).fetch(inference.network().logits()).run()) {
       return TfTensors.toHost((TFloat32) res.get(0)).toFloats();
     }
   }
@@ -577,22 +447,12 @@ public final class TrainingGraph implements AutoCloseable {
 
   /** Writes every model, optimizer and EMA variable as a TF V2 checkpoint at {@code prefix}. */
   public void save(Path prefix) {
-    try (TString p = TString.scalarOf(prefix.toString())) {
-      session.runner().feed(savePrefix, p).addTarget(saveOp).run();
-    }
+    saver.save(session, prefix);
   }
 
   /** Restores what {@link #save} wrote, for this same graph (config, frozen keys, EMA). */
   public void restore(Path prefix) {
-    if (!Files.isRegularFile(Path.of(prefix + ".index"))) {
-      throw new BadInputException(prefix + ".index: no such checkpoint");
-    }
-    try (TString p = TString.scalarOf(prefix.toString())) {
-      session.runner().feed(savePrefix, p).addTarget(restoreOp).run();
-    } catch (TensorFlowException e) {
-      throw new BadInputException(prefix + ": checkpoint does not fit this training graph ("
-          + e.getMessage().lines().findFirst().orElse("") + ")");
-    }
+    saver.restore(session, prefix);
   }
 
   @Override
