@@ -6,7 +6,6 @@ import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.training.DataSpec;
 import io.resttf.training.Evaluation;
-import io.resttf.training.Trainer;
 import io.resttf.training.data.Dataset;
 import io.resttf.training.data.FashionMnistDataset;
 import io.resttf.training.data.ImageFolder;
@@ -20,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -43,9 +41,7 @@ final class EvalCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR",
-      description = "a SavedModel (version or model directory) or a training run directory (its export)")
-  Path model;
+  @Mixin SavedModelOption model;
 
   @Option(names = "--data", required = true, paramLabel = "DIR|fashion-mnist",
       description = "an image folder (one folder per class, or train/ and val/ folders of them), or fashion-mnist")
@@ -66,8 +62,8 @@ final class EvalCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (batch < 1) throw new BadInputException("--batch must be >= 1");
     if (limit != null && limit < 1) throw new BadInputException("--limit must be >= 1");
-    Path dir = resolveModel(model);
-    try (RestClassifier cl = RestClassifier.open(dir, null, precision.get())) {
+    try (RestClassifier cl = RestClassifier.open(model.path(), null, precision.get())) {
+      Path dir = cl.directory();
       List<String> labels = cl.labels();
       int classes = cl.config().numClasses();
       if (classes < 1) throw new BadInputException(dir + ": the model has no classification head");
@@ -149,22 +145,6 @@ final class EvalCommand implements Callable<Integer> {
       out.flush();
       return Main.OK;
     }
-  }
-
-  /** A run directory → its export; anything else is given to RestClassifier as is. */
-  static Path resolveModel(Path dir) {
-    if (Files.isRegularFile(dir.resolve(Trainer.RUN_FILE))) {
-      Path base = dir.resolve(Trainer.EXPORT_DIR);
-      if (!Files.isDirectory(base)) throw new BadInputException(dir + ": the run has no export yet (it exports when it finishes)");
-      try (Stream<Path> s = Files.list(base)) {
-        List<Path> models = s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith(".")).toList();
-        if (models.size() != 1) throw new BadInputException(base + ": expected one exported model, found " + models.size());
-        return models.get(0);
-      } catch (IOException e) {
-        throw new BadInputException(base + ": cannot read (" + e.getMessage() + ")");
-      }
-    }
-    return dir;
   }
 
   private Dataset dataset(RestClassifier cl) {

@@ -83,6 +83,20 @@ public record ModelLocation(Kind kind, Path path) {
   }
 
   /**
+   * {@code path}, which must be of kind {@code wanted}: e.g. a checkpoint file where one is read, a convert
+   * output where its TF checkpoint is.
+   *
+   * @throws BadInputException naming the path and what it is instead
+   */
+  public static ModelLocation require(Path path, Kind wanted) {
+    ModelLocation where = of(path);
+    if (where.kind() != wanted) {
+      throw new BadInputException(path + ": " + where.kind().description() + ", not " + wanted.description());
+    }
+    return where;
+  }
+
+  /**
    * The SavedModel version directory {@code path} stands for: itself, the highest complete version of a model
    * directory, of a finished run's export, or of the SavedModel convert wrote.
    *

@@ -68,6 +68,10 @@ class ModelLocationTest {
     assertTrue(m.startsWith(empty + ": not a model ("), m);
     assertTrue(m.lines().count() == 1, m);
     Path file = Files.writeString(tmp.resolve("w.safetensors"), "x");
+    assertEquals(file, ModelLocation.require(file, Kind.CHECKPOINT_FILE).path());
+    Path version = savedModel(tmp.resolve("m/1"));
+    assertEquals(version + ": a SavedModel version directory, not a checkpoint file",
+        assertThrows(BadInputException.class, () -> ModelLocation.require(version, Kind.CHECKPOINT_FILE)).getMessage());
     String f = assertThrows(BadInputException.class, () -> ModelLocation.savedModel(file)).getMessage();
     assertTrue(f.startsWith(file + ": a file, not a SavedModel directory"), f);
   }
