@@ -558,9 +558,11 @@ public final class RestClassifier implements AutoCloseable {
   }
 
   /**
-   * Calls signature {@code key} with its one input: one session run that fetches every output of the
-   * signature. Every rest-tf signature's outputs are exactly what its callers read, so a function call
-   * runs no more than a hand-built runner would; the Result (and its tensors) is the caller's to close.
+   * Calls signature {@code key} with its one input. TF Java 1.1.0's SessionFunction.call builds the same
+   * Session.Runner a hand-written call would (feeds by the signature's tensor names, fetches every output,
+   * one run) and re-keys the Result by output name, a map of a few entries per call. Every rest-tf
+   * signature's outputs are exactly what its callers read, so nothing extra is computed. The Result (and
+   * its tensors) is the caller's to close.
    */
   private Result call(String key, String input, Tensor value) {
     SessionFunction fn = functions.get(key);
