@@ -23,7 +23,6 @@ import picocli.CommandLine.Spec;
 /** {@code rest-tf train}: fine-tunes or trains a model on an image folder or Fashion-MNIST, then exports it. */
 @Command(
     name = "train",
-    mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
       "Fine-tunes a model (--init) or trains one from scratch (--variant / --config) on an image folder (one folder"
@@ -43,10 +42,18 @@ import picocli.CommandLine.Spec;
 final class TrainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--data", paramLabel = "DIR|fashion-mnist", description = "an image folder, or fashion-mnist (Debian's dataset-fashion-mnist)")
+  // Options are listed in "order" (the run options come from a mixin of setter methods, which picocli
+  // would list in no fixed order), so the help options are declared here to come last.
+  @Option(names = {"-h", "--help"}, usageHelp = true, order = 90, description = "Show this help message and exit.")
+  boolean help;
+
+  @Option(names = {"-V", "--version"}, versionHelp = true, order = 91, description = "Print version information and exit.")
+  boolean version;
+
+  @Option(names = "--data", order = 1, paramLabel = "DIR|fashion-mnist", description = "an image folder, or fashion-mnist (Debian's dataset-fashion-mnist)")
   String data;
 
-  @Option(names = "--init", paramLabel = "PATH|demo",
+  @Option(names = "--init", order = 2, paramLabel = "PATH|demo",
       description = "start from these weights: a SavedModel, a directory written by convert, an official .pth /"
           + " .safetensors file, or demo (the embedded Fashion-MNIST model)")
   String init;
@@ -54,27 +61,27 @@ final class TrainCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "0..1")
   ModelOptions model;
 
-  @Option(names = "--num-classes", paramLabel = "N", description = "classes of the new head (must match the data)")
+  @Option(names = "--num-classes", order = 5, paramLabel = "N", description = "classes of the new head (must match the data)")
   Integer numClasses;
 
-  @Option(names = "--out", paramLabel = "DIR", description = "the run directory (e.g. runs/NAME); must not exist")
+  @Option(names = "--out", order = 8, paramLabel = "DIR", description = "the run directory (e.g. runs/NAME); must not exist")
   Path out;
 
-  @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR where it stopped")
+  @Option(names = "--resume", order = 9, paramLabel = "DIR", description = "continue the run in DIR where it stopped")
   Path resume;
 
   @Mixin TrainOptionsMixin trainOptions;
 
-  @Option(names = "--val-split", paramLabel = "F", description = "image folder without val/: fraction held out (default 0.1)")
+  @Option(names = "--val-split", order = 40, paramLabel = "F", description = "image folder without val/: fraction held out (default 0.1)")
   Double valSplit;
-  @Option(names = "--limit", paramLabel = "N", description = "use only N images of each split (Fashion-MNIST: the first N; folders: spread over the classes)") Integer limit;
-  @Option(names = "--size", paramLabel = "S", description = "image folder: crop size (default: the model's, else 224)") Integer size;
+  @Option(names = "--limit", order = 41, paramLabel = "N", description = "use only N images of each split (Fashion-MNIST: the first N; folders: spread over the classes)") Integer limit;
+  @Option(names = "--size", order = 42, paramLabel = "S", description = "image folder: crop size (default: the model's, else 224)") Integer size;
 
-  @Option(names = "--workers", paramLabel = "N", description = "data loading threads") Integer workers;
-  @Option(names = "--threads", paramLabel = "N", description = "TensorFlow threads per op (default: all cores)") Integer threads;
-  @Option(names = "--eval-batch", paramLabel = "N", defaultValue = "256", description = "images per evaluation batch") int evalBatch;
-  @Option(names = "--name", paramLabel = "NAME", description = "model name of the export (default: the run directory's name)") String name;
-  @Option(names = "--initial-eval", negatable = true, description = "evaluate before training (default: when fine-tuning)") Boolean initialEval;
+  @Option(names = "--workers", order = 43, paramLabel = "N", description = "data loading threads") Integer workers;
+  @Option(names = "--threads", order = 44, paramLabel = "N", description = "TensorFlow threads per op (default: all cores)") Integer threads;
+  @Option(names = "--eval-batch", order = 45, paramLabel = "N", defaultValue = "256", description = "images per evaluation batch") int evalBatch;
+  @Option(names = "--name", order = 46, paramLabel = "NAME", description = "model name of the export (default: the run directory's name)") String name;
+  @Option(names = "--initial-eval", order = 47, negatable = true, description = "evaluate before training (default: when fine-tuning)") Boolean initialEval;
 
   @Override
   public Integer call() throws Exception {
