@@ -234,17 +234,11 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("weight init: %.1f ms%n", initMs);
     out.printf("runs:        %d warm-up, %d timed%n", warmup, iters);
     out.printf("latency:     median %.2f ms, p90 %.2f ms, p99 %.2f ms, min %.2f ms, mean %.2f ms (per batch)%n",
-        percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99), sorted[0], total / ms.length);
+        Percentiles.of(sorted, 50), Percentiles.of(sorted, 90), Percentiles.of(sorted, 99), sorted[0], total / ms.length);
     double imagesPerSecond = batch * ms.length / (total / 1000.0);
     out.printf("throughput:  %.2f images/s%n", imagesPerSecond);
     // arithmetic rate: 2 FLOPs per multiply-accumulate of the convolutions, linears and attention products
     out.printf(java.util.Locale.ROOT, "compute:     %.1f GFLOP/s (%.2f GMACs per image)%n",
         2 * io.resttf.model.Flops.macs(config, size, size) * imagesPerSecond / 1e9, io.resttf.model.Flops.macs(config, size, size) / 1e9);
-  }
-
-  /** Nearest-rank percentile of sorted values. */
-  static double percentile(double[] sorted, double p) {
-    int rank = (int) Math.ceil(p / 100.0 * sorted.length);
-    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
   }
 }

@@ -5,6 +5,7 @@ import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.torch.TorchCheckpointWriter;
 import io.resttf.model.ParamSpec;
 import io.resttf.model.Params;
+import io.resttf.model.ModelLocation;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.model.RestNetwork;
@@ -80,9 +81,7 @@ final class BenchIoCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     if (repeats < 1) throw new BadInputException("--repeats must be >= 1, got " + repeats);
     if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
-    if (file != null && !Files.isRegularFile(file)) {
-      throw new BadInputException(file + (Files.exists(file) ? ": not a regular file" : ": no such file"));
-    }
+    if (file != null) ModelLocation.require(file, ModelLocation.Kind.CHECKPOINT_FILE);
     PrintWriter out = spec.commandLine().getOut();
     RestConfig config = model != null ? model.resolve() : file == null ? Variants.get(DEFAULT_VARIANT) : null;
     String modelName = model != null ? model.describe() : file == null ? "variant " + DEFAULT_VARIANT : null;

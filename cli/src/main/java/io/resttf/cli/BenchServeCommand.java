@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -43,8 +44,7 @@ import picocli.CommandLine.Spec;
 final class BenchServeCommand implements java.util.concurrent.Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "SavedModel (version or model directory)")
-  Path model;
+  @Mixin SavedModelOption model;
 
   @Option(names = "--clients", paramLabel = "N", defaultValue = "8", description = "client threads (default: ${DEFAULT-VALUE})")
   int clients;
@@ -71,8 +71,8 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
 
     String latency() {
       return String.format(Locale.ROOT, "latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms",
-          BenchCommand.percentile(latenciesMs, 50), BenchCommand.percentile(latenciesMs, 90),
-          BenchCommand.percentile(latenciesMs, 99), latenciesMs[latenciesMs.length - 1]);
+          Percentiles.of(latenciesMs, 50), Percentiles.of(latenciesMs, 90),
+          Percentiles.of(latenciesMs, 99), latenciesMs[latenciesMs.length - 1]);
     }
   }
 
@@ -86,11 +86,11 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
     List<ImageInput> inputs = images.stream().map(ImageInput::of).toList();
     Batching batching = new Batching(maxBatch, Duration.ofNanos(Math.round(maxWaitMs * 1e6)), clients);
     long nanos = Math.round(seconds * 1e9);
-    out.printf(Locale.ROOT, "model: %s; %d client%s, %s s per phase, %d image%s round-robin%n", model, clients,
+    out.printf(Locale.ROOT, "model: %s; %d client%s, %s s per phase, %d image%s round-robin%n", model.path(), clients,
         clients == 1 ? "" : "s", fmt(seconds), inputs.size(), inputs.size() == 1 ? "" : "s");
 
     Phase off, reference;
-    try (RestClassifier c = RestClassifier.open(model)) {
+    try (RestClassifier c = RestClassifier.open(model.path())) {
       c.classifyAll(inputs); // every image decodes (else: exit 2 naming it), and warm-up
       c.classifyAll(batchAt(inputs, 0, 1));
       c.classifyAll(batchAt(inputs, 0, maxBatch));
@@ -103,7 +103,7 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
 
     Phase on;
     BatchingStats stats;
-    try (RestClassifier c = RestClassifier.open(model, batching)) {
+    try (RestClassifier c = RestClassifier.open(model.path(), batching)) {
       // warm-up: one run of each batch size merging can produce (a call of k images is a batch of k)
       for (int k = 1; k <= maxBatch; k++) c.classifyAll(batchAt(inputs, 0, k));
       BatchingStats before = c.batchingStats();

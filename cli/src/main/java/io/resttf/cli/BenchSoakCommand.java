@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -30,8 +31,7 @@ import picocli.CommandLine.Spec;
 final class BenchSoakCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "SavedModel (version or model directory)")
-  Path model;
+  @Mixin SavedModelOption model;
 
   @Option(names = "--calls", paramLabel = "N", defaultValue = "5000", description = "default: ${DEFAULT-VALUE}")
   int calls;
@@ -47,7 +47,7 @@ final class BenchSoakCommand implements Callable<Integer> {
     if (calls < samples || samples < 2) throw new BadInputException("--calls must be at least --samples, and --samples at least 2");
     PrintWriter out = spec.commandLine().getOut();
     byte[] bytes = Files.readAllBytes(image);
-    try (RestClassifier c = RestClassifier.open(model)) {
+    try (RestClassifier c = RestClassifier.open(model.path())) {
       RestClassifier.ImageInput in = RestClassifier.ImageInput.of(image.getFileName().toString(), bytes);
       int every = calls / samples;
       long[] rss = new long[samples + 1];

@@ -86,14 +86,14 @@ final class BenchTrainCommand implements Callable<Integer> {
       }
       double[] sorted = s.clone();
       Arrays.sort(sorted);
-      double median = BenchCommand.percentile(sorted, 50);
+      double median = Percentiles.of(sorted, 50);
       out.printf(Locale.ROOT, "model:       %s (%s), %d classes%n", model.describe(), config.family().id(), config.numClasses());
       out.printf(Locale.ROOT, "step:        batch %d, %dx%d, drop path %.2f, label smoothing 0.1, clip 1.0, AdamW%n",
           batch, size, size, dropPath);
       out.printf(Locale.ROOT, "graph build: %.1f ms%n", (t1 - t0) / 1e6);
       out.printf(Locale.ROOT, "runs:        %d warm-up, %d timed (last loss %.4f)%n", warmup, steps, loss);
       out.printf(Locale.ROOT, "time/step:   median %.3f s, p90 %.3f s, min %.3f s%n", median,
-          BenchCommand.percentile(sorted, 90), sorted[0]);
+          Percentiles.of(sorted, 90), sorted[0]);
       out.printf(Locale.ROOT, "throughput:  %.1f images/s%n", batch / median);
     }
     return Main.OK;

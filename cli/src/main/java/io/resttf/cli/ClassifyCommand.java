@@ -27,9 +27,7 @@ import picocli.CommandLine.Spec;
 final class ClassifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR",
-      description = "a SavedModel version directory, or a model directory (its highest version)")
-  Path model;
+  @Mixin SavedModelOption model;
 
   @Option(names = "--top-k", paramLabel = "K", defaultValue = "5", description = "labels per image (default ${DEFAULT-VALUE})")
   int topK;
@@ -49,7 +47,7 @@ final class ClassifyCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     int failed = 0;
-    try (RestClassifier c = RestClassifier.open(model, null, precision.get())) {
+    try (RestClassifier c = RestClassifier.open(model.path(), null, precision.get())) {
       int k = Math.min(topK, c.labels().size());
       for (int from = 0; from < images.size(); from += batch) {
         List<RestClassifier.ImageInput> inputs = new ArrayList<>();

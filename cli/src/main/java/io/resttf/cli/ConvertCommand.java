@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -29,8 +30,8 @@ import picocli.CommandLine.Spec;
       "Without --variant or --config the model is detected from the weights."
     })
 final class ConvertCommand implements Callable<Integer> {
-  /** Name of the SavedModel inside a conversion directory. */
-  static final String SAVED_MODEL = "saved_model";
+  /** The SavedModel beside the TF checkpoint, where the model locator looks for it. */
+  static final String SAVED_MODEL = io.resttf.model.ModelLocation.CONVERT_SAVED_MODEL;
 
   @Spec CommandSpec spec;
 
@@ -40,8 +41,7 @@ final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--checkpoint", required = true, paramLabel = "FILE", description = "official .pth or .safetensors file")
   Path checkpoint;
 
-  @Option(names = "--ema", description = "convert the EMA weights of a training checkpoint")
-  boolean ema;
+  @Mixin EmaOption ema;
 
   @Option(names = "--drop", paramLabel = "REGEX",
       description = "ignore checkpoint keys matching REGEX; their variables keep a fresh initialisation (e.g. 'head\\..*' for a new head)")
@@ -65,7 +65,8 @@ final class ConvertCommand implements Callable<Integer> {
     if (!force && java.nio.file.Files.exists(out)) {
       throw new io.resttf.tensor.BadInputException(out + ": already exists (use --force to replace it)");
     }
-    Conversion c = load(new Conversion.Request(checkpoint, config, ema, dropP, allowP));
+    Conversion.Request request = new Conversion.Request(checkpoint, config, ema.get(), dropP, allowP);
+    Conversion c = WeightsFiles.reading(checkpoint, progress -> Conversion.load(request, progress));
     try (RestModel m = c.model()) {
       // the same directory also gets a SavedModel (saved_model/1/...), through the export code
       c.writeTfCheckpoint(out, force, tmp -> new SavedModelExporter(tmp).export(SAVED_MODEL, m.config(),
@@ -80,19 +81,6 @@ final class ConvertCommand implements Callable<Integer> {
           + Conversion.REPORT_FILE + ", " + SAVED_MODEL + "/1/}");
     }
     return Main.OK;
-  }
-
-  /** {@link Conversion#load} with a progress bar for the read. */
-  static Conversion load(Conversion.Request request) {
-    ProgressBar bar = ProgressBar.bytes("reading " + request.checkpoint().getFileName());
-    long[] last = {0, 0};
-    Conversion c = Conversion.load(request, (d, t) -> {
-      last[0] = d;
-      last[1] = t;
-      bar.update(d, t);
-    });
-    bar.finish(last[0], last[1]);
-    return c;
   }
 
   private Pattern regex(String option, String value) {

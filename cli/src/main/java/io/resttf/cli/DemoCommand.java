@@ -6,20 +6,17 @@ import io.resttf.training.data.FashionMnist;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.serving.ExportMetadata;
-import io.resttf.model.Preprocessing;
 import io.resttf.serving.RestClassifier;
 import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -46,10 +43,7 @@ import picocli.CommandLine.Spec;
       "with the official PyTorch predictions)."
     })
 final class DemoCommand implements Callable<Integer> {
-  static final String RESOURCES = "/io/resttf/cli/demo/";
   static final String MODEL_NAME = "fashion_restv2_micro";
-  /** The official Fashion-MNIST preprocessing: 28×28 → /255 → pad 2 (raw 0) → 32 → nearest ×2 → 64, mean/std. */
-  static final Preprocessing FASHION = Preprocessing.of(28, 1.0, List.of(0.2860), List.of(0.3530)).withPadAndUpsample(2, 2);
 
   @Spec CommandSpec spec;
 
@@ -76,18 +70,16 @@ final class DemoCommand implements Callable<Integer> {
     Path work = Files.createTempDirectory("rest-tf-demo");
     try {
       // 1. the embedded official checkpoint and its config
-      Path pth = copyResource("weights.pth", work);
-      Path cfgFile = copyResource("config.json", work);
-      RestConfig config = RestConfig.read(cfgFile);
-      var cfgJson = new com.fasterxml.jackson.databind.ObjectMapper().readTree(cfgFile.toFile());
-      List<String> labels = new ArrayList<>();
-      cfgJson.get("labels").forEach(l -> labels.add(l.asText()));
+      Path pth = DemoModel.copy("weights.pth", work);
+      RestConfig config = DemoModel.config();
+      var cfgJson = DemoModel.configJson();
+      List<String> labels = DemoModel.labels(cfgJson);
       double official = cfgJson.get("official_test_accuracy").asDouble();
       out.println("[1/5] model: ResTv2 " + config.embedDims() + " depths " + config.depths() + ", " + config.inChans()
           + " channel, " + config.numClasses() + " classes (official Fashion-MNIST checkpoint, embedded)");
 
       // 2. convert (strict: every official key maps onto the graph)
-      Conversion c = ConvertCommand.load(Conversion.Request.of(pth, config));
+      Conversion c = WeightsFiles.reading(pth, progress -> Conversion.load(Conversion.Request.of(pth, config), progress));
       try (RestModel m = c.model()) {
         out.printf("[2/5] converted %s (%s, %s): %d tensors, %,d parameters%n", "weights.pth", c.weights().format(),
             c.weights().wrapper(), c.report().loaded(), m.network().params().numParameters());
@@ -95,18 +87,18 @@ final class DemoCommand implements Callable<Integer> {
 
       // 3. export a SavedModel with the model's own preprocessing and labels
       ExportMetadata meta = ExportMetadata.forCheckpoint(pth).withSource("embedded:demo/weights.pth", Conversion.sha256(pth))
-          .withLabels(labels).withPreprocessing(FASHION);
+          .withLabels(labels).withPreprocessing(DemoModel.FASHION);
       SavedModelExporter.Result r = new SavedModelExporter(base != null ? base : Home.savedModels())
           .export(MODEL_NAME, config, c.weights().stateDict(), meta, SavedModelExporter.Options.DEFAULT.withVersion(1).withForce(true));
       out.println("[3/5] exported " + r.versionDir() + " (" + String.join(", ", r.signatures()) + ")");
 
       // 4. reload it fresh and classify the shipped images
-      long[] official10k = Npy.read(copyResource("test_predictions.npy", work)).toLongs();
+      long[] official10k = Npy.read(DemoModel.copy("test_predictions.npy", work)).toLongs();
       try (RestClassifier clf = RestClassifier.open(r.versionDir(), null, precision.get())) {
         out.println("[4/5] reloaded; classifying the shipped test images (predicted / true / official):");
         List<String[]> index = shippedIndex();
         List<RestClassifier.ImageInput> inputs = new ArrayList<>();
-        for (String[] row : index) inputs.add(RestClassifier.ImageInput.of(row[0], resourceBytes("images/" + row[0])));
+        for (String[] row : index) inputs.add(RestClassifier.ImageInput.of(row[0], DemoModel.bytes("images/" + row[0])));
         List<RestClassifier.Classification> res = clf.classifyAll(inputs);
         int ok = 0, agree = 0;
         for (int i = 0; i < index.size(); i++) {
@@ -171,24 +163,8 @@ final class DemoCommand implements Callable<Integer> {
   /** Rows of images/index.csv: file, index, label, official_prediction. */
   static List<String[]> shippedIndex() throws IOException {
     List<String[]> rows = new ArrayList<>();
-    String csv = new String(resourceBytes("images/index.csv"), StandardCharsets.UTF_8);
+    String csv = new String(DemoModel.bytes("images/index.csv"), StandardCharsets.UTF_8);
     csv.lines().skip(1).filter(l -> !l.isBlank()).forEach(l -> rows.add(l.split(",")));
     return rows;
-  }
-
-  static byte[] resourceBytes(String name) throws IOException {
-    try (InputStream in = DemoCommand.class.getResourceAsStream(RESOURCES + name)) {
-      if (in == null) throw new IllegalStateException("missing embedded resource " + name + " (rebuild: ci/build)");
-      return in.readAllBytes();
-    }
-  }
-
-  static Path copyResource(String name, Path dir) throws IOException {
-    Path p = dir.resolve(name);
-    try (InputStream in = DemoCommand.class.getResourceAsStream(RESOURCES + name)) {
-      if (in == null) throw new IllegalStateException("missing embedded resource " + name + " (rebuild: ci/build)");
-      Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
-    }
-    return p;
   }
 }

@@ -6,7 +6,6 @@ import io.resttf.tensor.HostTensor;
 import io.resttf.training.DataSpec;
 import io.resttf.training.Evaluation;
 import io.resttf.training.Evaluator;
-import io.resttf.training.RunDirectory;
 import io.resttf.training.data.Dataset;
 import io.resttf.training.data.FashionMnistDataset;
 import io.resttf.training.data.ImagePipeline;
@@ -38,9 +37,7 @@ final class EvalCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR",
-      description = "a SavedModel (version or model directory) or a training run directory (its export)")
-  Path model;
+  @Mixin SavedModelOption model;
 
   @Option(names = "--data", required = true, paramLabel = "DIR|fashion-mnist",
       description = "an image folder (one folder per class, or train/ and val/ folders of them), or fashion-mnist")
@@ -61,8 +58,8 @@ final class EvalCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (batch < 1) throw new BadInputException("--batch must be >= 1");
     if (limit != null && limit < 1) throw new BadInputException("--limit must be >= 1");
-    Path dir = resolveModel(model);
-    try (RestClassifier cl = RestClassifier.open(dir, null, precision.get())) {
+    try (RestClassifier cl = RestClassifier.open(model.path(), null, precision.get())) {
+      Path dir = cl.directory();
       List<String> labels = cl.labels();
       int classes = cl.config().numClasses();
       if (classes < 1) throw new BadInputException(dir + ": the model has no classification head");
@@ -99,11 +96,6 @@ final class EvalCommand implements Callable<Integer> {
       out.flush();
       return Main.OK;
     }
-  }
-
-  /** A run directory → its export; anything else is given to RestClassifier as is. */
-  static Path resolveModel(Path dir) {
-    return RunDirectory.isRun(dir) ? RunDirectory.existing(dir).exportedModel() : dir;
   }
 
   private String describe(Dataset ds) {

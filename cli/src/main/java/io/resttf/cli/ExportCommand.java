@@ -4,6 +4,7 @@ import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.serving.ExportMetadata;
+import io.resttf.model.ModelLocation;
 import io.resttf.model.Preprocessing;
 import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -44,8 +46,7 @@ final class ExportCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "0..1")
   ModelOptions model;
 
-  @Option(names = "--ema", description = "export the EMA weights of a training checkpoint")
-  boolean ema;
+  @Mixin EmaOption ema;
 
   @Option(names = "--name", required = true, paramLabel = "NAME", description = "model name (the directory under BASE)")
   String name;
@@ -71,8 +72,8 @@ final class ExportCommand implements Callable<Integer> {
     Map<String, HostTensor> stateDict;
     ExportMetadata meta;
     if (source.checkpoint != null) {
-      Conversion c = ConvertCommand.load(new Conversion.Request(source.checkpoint, model == null ? null : model.resolve(),
-          ema, null, null));
+      Conversion.Request request = new Conversion.Request(source.checkpoint, model == null ? null : model.resolve(), ema.get(), null, null);
+      Conversion c = WeightsFiles.reading(source.checkpoint, progress -> Conversion.load(request, progress));
       try (RestModel m = c.model()) {
         config = m.config();
         stateDict = c.weights().stateDict();
@@ -80,7 +81,8 @@ final class ExportCommand implements Callable<Integer> {
         if (c.detection() != null && c.detection().widthDivisor() == 1) meta = meta.withVariant(c.detection().variant());
       }
     } else {
-      if (ema) throw new BadInputException("--ema applies to --checkpoint files only");
+      if (ema.get()) throw new BadInputException("--ema applies to --checkpoint files only");
+      ModelLocation.require(source.tfCheckpoint, ModelLocation.Kind.CONVERT_OUTPUT);
       try (RestModel m = Conversion.openTfCheckpoint(source.tfCheckpoint)) {
         config = m.config();
         if (model != null && !model.resolve().equals(config)) {

@@ -41,8 +41,7 @@ final class ForwardCommand implements Callable<Integer> {
       description = "the weights: a PyTorch checkpoint (.pth) or a .safetensors state_dict, official keys")
   Path weights;
 
-  @Option(names = "--ema", description = "use the checkpoint's EMA weights (PyTorch checkpoints only)")
-  boolean ema;
+  @Mixin EmaOption ema;
 
   @Option(names = "--input", required = true, paramLabel = "X.npy",
       description = "input batch, float, 4-D; H and W multiples of 32")
@@ -52,8 +51,7 @@ final class ForwardCommand implements Callable<Integer> {
       description = "layout of the input: nhwc [B,H,W,C] or nchw [B,C,H,W] (PyTorch); default: ${DEFAULT-VALUE}")
   Layout layout;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory (created if missing)")
-  Path outDir;
+  @Mixin Outputs.DirOption outDir;
 
   @Mixin PrecisionOption precision;
 
@@ -67,22 +65,22 @@ final class ForwardCommand implements Callable<Integer> {
       // cheap checks first: config, input, output directory; then the (possibly large) weights
       config = model.resolve();
       x = readInput(input, layout, config.inChans());
-      Outputs.check(outDir);
-      stateDict = WeightsFiles.read(weights, ema);
+      outDir.check();
+      stateDict = WeightsFiles.read(weights, ema.get());
     } else {
-      stateDict = WeightsFiles.read(weights, ema);
+      stateDict = WeightsFiles.read(weights, ema.get());
       ConfigDetector.Detection d = ConfigDetector.detect(stateDict);
       config = d.config();
       out.println("model:       " + d.describe() + " (detected from the weights)");
       x = readInput(input, layout, config.inChans());
-      Outputs.check(outDir);
+      outDir.check();
     }
     RestModel.Outputs result;
     try (RestModel m = RestModel.create(config, precision.get().sessionConfig(null))) {
       m.load(stateDict);
       result = m.forward(x);
     }
-    Outputs files = Outputs.into(outDir, out);
+    Outputs files = outDir.open(out);
     if (result.logits() != null) {
       files.write("logits", result.logits());
     } else {

@@ -2,6 +2,7 @@ package io.resttf.cli;
 
 import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.ConfigDetector;
+import io.resttf.model.ModelLocation;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import java.io.PrintWriter;
@@ -10,35 +11,37 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code rest-tf inspect FILE}: what a checkpoint holds and which model it is. */
+/** {@code rest-tf inspect PATH}: what a checkpoint holds and which model it is, or a SavedModel's signatures. */
 @Command(
     name = "inspect",
     mixinStandardHelpOptions = true,
     description = {
       "Lists the tensors of a .pth or .safetensors file (key, dtype, shape), the wrapper the state_dict",
-      "was found in, and the model detected from it. Nothing in the file is executed."
+      "was found in, and the model detected from it. Nothing in the file is executed. Given a SavedModel (any",
+      "model directory: version, model, training run, convert output), lists its tags and signatures."
     })
 final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "FILE", description = "a .pth or .safetensors file")
+  @Parameters(index = "0", paramLabel = "PATH", description = "a .pth or .safetensors file, or a SavedModel")
   Path file;
 
-  @Option(names = "--ema", description = "inspect the EMA weights of a training checkpoint")
-  boolean ema;
+  @Mixin EmaOption ema;
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    if (Files.isDirectory(file)) {
-      return SavedModelInspector.inspect(file, out);
+    ModelLocation where = ModelLocation.of(file);
+    if (where.kind() != ModelLocation.Kind.CHECKPOINT_FILE) {
+      return SavedModelInspector.inspect(where.versionDirectory(), out);
     }
-    CheckpointFiles.LoadedWeights w = WeightsFiles.readWithProgress(file, ema);
+    CheckpointFiles.LoadedWeights w = WeightsFiles.readWithProgress(file, ema.get());
     out.println("file:     " + file);
     out.println("format:   " + w.format());
     out.println("wrapper:  " + w.wrapper());

@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 public final class ModelOptions {
   @Option(
       names = "--variant",
+      order = 3, // where a verb lists its options unsorted (train)
       paramLabel = "NAME",
       completionCandidates = VariantNames.class,
       description = "a released variant: ${COMPLETION-CANDIDATES}")
@@ -21,6 +22,7 @@ public final class ModelOptions {
 
   @Option(
       names = "--config",
+      order = 4,
       paramLabel = "FILE",
       description = "a model config JSON (official constructor argument names, snake_case)")
   Path config;

@@ -11,6 +11,23 @@ import java.nio.file.Path;
 
 /** Writes result tensors as .npy files into one output directory and reports each on {@code out}. */
 final class Outputs {
+  /** {@code --out DIR}, the output directory of the verbs that write result tensors (a picocli mixin). */
+  static final class DirOption {
+    @picocli.CommandLine.Option(names = "--out", required = true, paramLabel = "DIR",
+        description = "output directory (created if missing): NAME.npy per output")
+    Path dir;
+
+    /** Fails early when the directory cannot be an output directory. */
+    void check() {
+      Outputs.check(dir);
+    }
+
+    /** Creates the directory when missing. */
+    Outputs open(PrintWriter out) {
+      return Outputs.into(dir, out);
+    }
+  }
+
   private final Path dir;
   private final PrintWriter out;
 

@@ -1,7 +1,10 @@
 package io.resttf.cli;
 
+import io.resttf.convert.CheckpointFiles;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * A progress bar on stderr: {@code label [#####.....] 45% 120.0/266.7 MB 85.3 MB/s ETA 2s}. On a
@@ -36,6 +39,22 @@ public final class ProgressBar {
     return new ProgressBar(label, unit, 1, System.err);
   }
 
+  /**
+   * Runs {@code read} (a checkpoint reader) with a byte-counting bar "reading FILE" on stderr, finished
+   * when it returns.
+   */
+  public static <T> T reading(Path file, Function<CheckpointFiles.ReadProgress, T> read) {
+    ProgressBar bar = bytes("reading " + file.getFileName());
+    long[] last = {0, 0};
+    T result = read.apply((done, total) -> {
+      last[0] = done;
+      last[1] = total;
+      bar.update(done, total);
+    });
+    bar.finish(last[0], last[1]);
+    return result;
+  }
+
   public synchronized void update(long done, long total) {
     long now = System.nanoTime();
     boolean finished = total > 0 && done >= total;
@@ -61,13 +80,17 @@ public final class ProgressBar {
     double secs = Math.max(1e-9, (now - start) / 1e9);
     double rate = done / secs / unitScale;
     double frac = total > 0 ? Math.min(1, (double) done / total) : 0;
-    int width = 30, filled = (int) Math.round(frac * width);
     String eta = rate > 0 && total > 0 ? formatSeconds((total - done) / unitScale / rate) : "?";
     String amount = unitScale == 1
         ? String.format(Locale.ROOT, "%d/%d %s", done, total, unit)
         : String.format(Locale.ROOT, "%.1f/%.1f %s", done / unitScale, total / unitScale, unit);
-    return String.format(Locale.ROOT, "%s [%s%s] %3.0f%% %s %.1f %s/s ETA %s", label,
-        "#".repeat(filled), ".".repeat(width - filled), frac * 100, amount, rate, unit, eta);
+    return String.format(Locale.ROOT, "%s %s %s %.1f %s/s ETA %s", label, gauge(frac, 30), amount, rate, unit, eta);
+  }
+
+  /** "[#####.....]  45%": the bar of {@code width} cells and the percentage of a fraction done. */
+  static String gauge(double frac, int width) {
+    int filled = (int) Math.round(Math.min(1, Math.max(0, frac)) * width);
+    return String.format(Locale.ROOT, "[%s%s] %3.0f%%", "#".repeat(filled), ".".repeat(width - filled), frac * 100);
   }
 
   static String formatSeconds(double s) {

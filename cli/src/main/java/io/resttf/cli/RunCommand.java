@@ -26,6 +26,7 @@ import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
 import org.tensorflow.types.TString;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -41,8 +42,7 @@ import picocli.CommandLine.Spec;
 final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "SavedModel version directory, or model directory")
-  Path model;
+  @Mixin SavedModelOption model;
 
   @Option(names = "--signature", paramLabel = "NAME", defaultValue = "serving_default", description = "default: ${DEFAULT-VALUE}")
   String signature;
@@ -50,14 +50,13 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--input", required = true, paramLabel = "NAME=FILE.npy", description = "an input of the signature")
   Map<String, Path> inputs;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
-  Path outDir;
+  @Mixin Outputs.DirOption outDir;
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    Path dir = SavedModelInspector.versionDir(model);
-    Outputs.check(outDir);
+    Path dir = model.versionDir();
+    outDir.check();
     try (SavedModelBundle bundle = SavedModelInspector.load(dir)) {
       SessionFunction fn;
       try {
@@ -82,7 +81,7 @@ final class RunCommand implements Callable<Integer> {
           feeds.put(e.getKey(), toTensor(Npy.read(e.getValue()), sig.getInputs().get(e.getKey()).dataType, e.getValue()));
         }
         try (Result r = fn.call(feeds)) {
-          Outputs files = Outputs.into(outDir, out);
+          Outputs files = outDir.open(out);
           List<String> names = new ArrayList<>(r.keySet());
           for (String name : names) {
             Tensor t = r.get(name).orElseThrow();
@@ -90,9 +89,9 @@ final class RunCommand implements Callable<Integer> {
               List<String> lines = new ArrayList<>();
               s.scalars().forEach(x -> lines.add(x.getObject()));
               try {
-                Files.write(outDir.resolve(name + ".txt"), lines);
+                Files.write(files.dir().resolve(name + ".txt"), lines);
               } catch (IOException ex) {
-                throw new BadInputException(outDir + ": cannot write (" + ex.getMessage() + ")");
+                throw new BadInputException(files.dir() + ": cannot write (" + ex.getMessage() + ")");
               }
               out.println(name + ".txt  " + t.shape());
             } else {

@@ -5,7 +5,6 @@ import io.resttf.tensor.BadInputException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.proto.MetaGraphDef;
@@ -17,15 +16,6 @@ import org.tensorflow.proto.TensorShapeProto;
 final class SavedModelInspector {
   private SavedModelInspector() {}
 
-  /** A version directory as given, or the highest version of a model directory. */
-  static Path versionDir(Path dir) {
-    if (Files.isRegularFile(dir.resolve("saved_model.pb"))) return dir;
-    if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": no such SavedModel directory");
-    List<Long> versions = SavedModelExporter.versions(dir);
-    if (versions.isEmpty()) throw new BadInputException(dir + ": not a SavedModel (no saved_model.pb, no numbered versions)");
-    return dir.resolve(Long.toString(versions.get(versions.size() - 1)));
-  }
-
   static SavedModelBundle load(Path versionDir) {
     try {
       return SavedModelBundle.load(versionDir.toString(), "serve");
@@ -35,8 +25,8 @@ final class SavedModelInspector {
     }
   }
 
-  static int inspect(Path dir, PrintWriter out) {
-    Path v = versionDir(dir);
+  /** Prints what a SavedModel version directory holds. */
+  static int inspect(Path v, PrintWriter out) {
     try (SavedModelBundle b = load(v)) {
       MetaGraphDef mg = b.metaGraphDef();
       out.println("savedmodel: " + v);

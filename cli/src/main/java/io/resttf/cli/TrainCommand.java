@@ -2,7 +2,6 @@ package io.resttf.cli;
 
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
-import io.resttf.model.Variants;
 import io.resttf.model.Preprocessing;
 import io.resttf.tensor.BadInputException;
 import io.resttf.training.DataSpec;
@@ -11,13 +10,12 @@ import io.resttf.training.TrainOptions;
 import io.resttf.training.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -25,13 +23,12 @@ import picocli.CommandLine.Spec;
 /** {@code rest-tf train}: fine-tunes or trains a model on an image folder or Fashion-MNIST, then exports it. */
 @Command(
     name = "train",
-    mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
       "Fine-tunes a model (--init) or trains one from scratch (--variant / --config) on an image folder (one folder"
           + " per class, or train/ and val/ folders of them) or on Fashion-MNIST: AdamW, warm-up + cosine (paper recipe)"
           + " or one-cycle (fashion recipe) schedule, gradient clipping, label smoothing, drop path, optionally an EMA of"
-          + " the weights.",
+          + " the weights. With --init, --config gives the config of a .pth file (else it is detected from the shapes).",
       "",
       "Writes into --out: run.json, metrics.jsonl, curves.png, checkpoint/ (every epoch, and on Ctrl-C), best/ and,"
           + " at the end, savedmodel/NAME/1. Ctrl-C stops after the current step and keeps a checkpoint; --resume DIR"
@@ -43,75 +40,48 @@ import picocli.CommandLine.Spec;
         + " on every parameter, one-cycle, drop path 0.05, flips of whole batches). Both: label smoothing 0.1, clipping"
         + " at global norm 1.0. Default: fashion for --data fashion-mnist, else paper."})
 final class TrainCommand implements Callable<Integer> {
-  static final String DEMO = "demo";
-
   @Spec CommandSpec spec;
 
-  @Option(names = "--data", paramLabel = "DIR|fashion-mnist", description = "an image folder, or fashion-mnist (Debian's dataset-fashion-mnist)")
+  // Options are listed in "order" (the run options come from a mixin of setter methods, which picocli
+  // would list in no fixed order), so the help options are declared here to come last.
+  @Option(names = {"-h", "--help"}, usageHelp = true, order = 90, description = "Show this help message and exit.")
+  boolean help;
+
+  @Option(names = {"-V", "--version"}, versionHelp = true, order = 91, description = "Print version information and exit.")
+  boolean version;
+
+  @Option(names = "--data", order = 1, paramLabel = "DIR|fashion-mnist", description = "an image folder, or fashion-mnist (Debian's dataset-fashion-mnist)")
   String data;
 
-  @Option(names = "--init", paramLabel = "PATH|demo",
+  @Option(names = "--init", order = 2, paramLabel = "PATH|demo",
       description = "start from these weights: a SavedModel, a directory written by convert, an official .pth /"
           + " .safetensors file, or demo (the embedded Fashion-MNIST model)")
   String init;
 
-  @Option(names = "--variant", paramLabel = "NAME", description = "train this released architecture from scratch")
-  String variant;
+  @ArgGroup(exclusive = true, multiplicity = "0..1")
+  ModelOptions model;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "train this config from scratch (with --init: the config of a .pth file)")
-  Path config;
-
-  @Option(names = "--num-classes", paramLabel = "N", description = "classes of the new head (must match the data)")
+  @Option(names = "--num-classes", order = 5, paramLabel = "N", description = "classes of the new head (must match the data)")
   Integer numClasses;
 
-  @Option(names = "--epochs", paramLabel = "E", description = "epochs to train") Integer epochs;
-
-  @Option(names = "--batch", paramLabel = "B", description = "images per step (the last partial batch of an epoch is dropped)") Integer batch;
-
-  @Option(names = "--out", paramLabel = "DIR", description = "the run directory (e.g. runs/NAME); must not exist")
+  @Option(names = "--out", order = 8, paramLabel = "DIR", description = "the run directory (e.g. runs/NAME); must not exist")
   Path out;
 
-  @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR where it stopped")
+  @Option(names = "--resume", order = 9, paramLabel = "DIR", description = "continue the run in DIR where it stopped")
   Path resume;
 
-  @Option(names = "--recipe", paramLabel = "paper|fashion", description = "the defaults of every option below (see the end)") String recipe;
-  @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate") Double lr;
-  @Option(names = "--schedule", paramLabel = "cosine|onecycle|constant", description = "learning-rate schedule") String schedule;
-  @Option(names = "--warmup-epochs", paramLabel = "E", description = "cosine: linear warm-up epochs (default min(5, epochs/10))") Double warmupEpochs;
-  @Option(names = "--min-lr", paramLabel = "LR", description = "cosine: final learning rate (default 1e-6)") Double minLr;
-  @Option(names = "--pct-start", paramLabel = "F", description = "one-cycle: fraction of steps rising (default 0.1)") Double pctStart;
-  @Option(names = "--div-factor", paramLabel = "F", description = "one-cycle: start at lr / F (default 25)") Double divFactor;
-  @Option(names = "--final-div-factor", paramLabel = "F", description = "one-cycle: end at start / F (default 1e4)") Double finalDivFactor;
-  @Option(names = "--weight-decay", paramLabel = "WD", description = "AdamW decoupled weight decay (default 0.05)") Double weightDecay;
-  @Option(names = "--decay-all", negatable = true, description = "weight decay on biases and norms too") Boolean decayAll;
-  @Option(names = "--beta1", paramLabel = "B") Double beta1;
-  @Option(names = "--beta2", paramLabel = "B") Double beta2;
-  @Option(names = "--eps", paramLabel = "E") Double eps;
-  @Option(names = "--clip-norm", paramLabel = "N", description = "clip gradients to this global norm (0 = off)") Double clipNorm;
-  @Option(names = "--label-smoothing", paramLabel = "E", description = "default 0.1; 0 = hard labels") Double labelSmoothing;
-  @Option(names = "--drop-path", paramLabel = "P", description = "stochastic depth rate (default: the config's)") Double dropPath;
-  @Option(names = "--dropout", paramLabel = "P", description = "dropout after MLP activation, fc2, attention projection (default 0)") Double dropout;
-  @Option(names = "--attn-dropout", paramLabel = "P", description = "dropout on attention maps (default 0)") Double attnDropout;
-  @Option(names = "--ema", negatable = true, description = "keep an EMA of the weights") Boolean ema;
-  @Option(names = "--ema-decay", paramLabel = "D", description = "default 0.9999") Double emaDecay;
-  @Option(names = "--freeze", paramLabel = "PARTS", split = ",", description = "do not train: stem, stage1..stage4, norm, head")
-  List<String> freeze;
-  @Option(names = "--fresh-head", negatable = true, description = "a new head even when the class count is unchanged") Boolean freshHead;
-  @Option(names = "--seed", paramLabel = "N", description = "every random choice follows it (default 0)") Long seed;
-  @Option(names = "--augment", paramLabel = "rrc-flip|flip|batch-flip|none", description = "training augmentation") String augment;
-  @Option(names = "--rrc-min-scale", paramLabel = "F", description = "smallest random-resized-crop area (default 0.08)") Double rrcMinScale;
-  @Option(names = "--export", paramLabel = "auto|best|last|ema", description = "weights of the final SavedModel") String export;
+  @Mixin TrainOptionsMixin trainOptions;
 
-  @Option(names = "--val-split", paramLabel = "F", description = "image folder without val/: fraction held out (default 0.1)")
+  @Option(names = "--val-split", order = 40, paramLabel = "F", description = "image folder without val/: fraction held out (default 0.1)")
   Double valSplit;
-  @Option(names = "--limit", paramLabel = "N", description = "use only N images of each split (Fashion-MNIST: the first N; folders: spread over the classes)") Integer limit;
-  @Option(names = "--size", paramLabel = "S", description = "image folder: crop size (default: the model's, else 224)") Integer size;
+  @Option(names = "--limit", order = 41, paramLabel = "N", description = "use only N images of each split (Fashion-MNIST: the first N; folders: spread over the classes)") Integer limit;
+  @Option(names = "--size", order = 42, paramLabel = "S", description = "image folder: crop size (default: the model's, else 224)") Integer size;
 
-  @Option(names = "--workers", paramLabel = "N", description = "data loading threads") Integer workers;
-  @Option(names = "--threads", paramLabel = "N", description = "TensorFlow threads per op (default: all cores)") Integer threads;
-  @Option(names = "--eval-batch", paramLabel = "N", defaultValue = "256", description = "images per evaluation batch") int evalBatch;
-  @Option(names = "--name", paramLabel = "NAME", description = "model name of the export (default: the run directory's name)") String name;
-  @Option(names = "--initial-eval", negatable = true, description = "evaluate before training (default: when fine-tuning)") Boolean initialEval;
+  @Option(names = "--workers", order = 43, paramLabel = "N", description = "data loading threads") Integer workers;
+  @Option(names = "--threads", order = 44, paramLabel = "N", description = "TensorFlow threads per op (default: all cores)") Integer threads;
+  @Option(names = "--eval-batch", order = 45, paramLabel = "N", defaultValue = "256", description = "images per evaluation batch") int evalBatch;
+  @Option(names = "--name", order = 46, paramLabel = "NAME", description = "model name of the export (default: the run directory's name)") String name;
+  @Option(names = "--initial-eval", order = 47, negatable = true, description = "evaluate before training (default: when fine-tuning)") Boolean initialEval;
 
   @Override
   public Integer call() throws Exception {
@@ -131,24 +101,24 @@ final class TrainCommand implements Callable<Integer> {
       if (out != null && !out.toAbsolutePath().normalize().equals(resume.toAbsolutePath().normalize())) {
         throw new BadInputException("--resume continues in its own directory; leave out --out (or give the same)");
       }
-      RestConfig givenConfig = variant != null ? Variants.get(variant) : config != null && init == null ? RestConfig.read(config) : null;
+      RestConfig givenConfig = model != null && (model.variant != null || init == null) ? model.resolve() : null;
       DataSpec givenData = data == null ? null : dataSpec(null, givenConfigInChans(givenConfig));
-      trainer = Trainer.resume(resume, new Trainer.Given(givenConfig, givenData, givenOptions(), init == null ? null : initSource()), settings);
+      trainer = Trainer.resume(resume, new Trainer.Given(givenConfig, givenData, trainOptions.given(), init == null ? null : initSource()), settings);
     } else {
       if (data == null) throw new BadInputException("--data is required (an image folder or fashion-mnist)");
       if (out == null) throw new BadInputException("--out is required (the run directory, e.g. runs/NAME)");
-      if (epochs == null) throw new BadInputException("--epochs is required");
-      if (batch == null) throw new BadInputException("--batch is required");
-      if (init != null && variant != null) throw new BadInputException("--init and --variant exclude each other");
-      if (init == null && variant == null && config == null) {
+      TrainOptions given = trainOptions.given();
+      if (given.epochs == null) throw new BadInputException("--epochs is required");
+      if (given.batch == null) throw new BadInputException("--batch is required");
+      if (init != null && model != null && model.variant != null) throw new BadInputException("--init and --variant exclude each other");
+      if (init == null && model == null) {
         throw new BadInputException("say what to train: --init CHECKPOINT_OR_SAVEDMODEL (fine-tune), --variant NAME or --config FILE (from scratch)");
       }
-      if (variant != null && config != null) throw new BadInputException("--variant and --config exclude each other");
       ModelSource source = init != null ? loadInit() : null;
-      RestConfig cfg = source != null ? source.config() : variant != null ? Variants.get(variant) : RestConfig.read(config);
+      RestConfig cfg = source != null ? source.config() : model.resolve();
       DataSpec ds = dataSpec(source, cfg.inChans());
-      String r = recipe != null ? recipe : DataSpec.FASHION_MNIST.equals(ds.kind()) ? TrainOptions.FASHION : TrainOptions.PAPER;
-      TrainOptions options = TrainOptions.recipe(r, epochs, batch).overriddenBy(givenOptions());
+      String r = given.recipe != null ? given.recipe : DataSpec.FASHION_MNIST.equals(ds.kind()) ? TrainOptions.FASHION : TrainOptions.PAPER;
+      TrainOptions options = TrainOptions.recipe(r, given.epochs, given.batch).overriddenBy(given);
       if (numClasses != null) {
         int dataClasses = ds.open(cfg.inChans(), options.seed).classes().size();
         if (numClasses != dataClasses) {
@@ -182,40 +152,6 @@ final class TrainCommand implements Callable<Integer> {
     return c == null ? 0 : c.inChans();
   }
 
-  /** The options the user gave (everything else stays null: the recipe's, or the resumed run's). */
-  private TrainOptions givenOptions() {
-    TrainOptions g = new TrainOptions();
-    g.recipe = recipe;
-    g.epochs = epochs;
-    g.batch = batch;
-    g.lr = lr;
-    g.schedule = schedule;
-    g.warmupEpochs = warmupEpochs;
-    g.minLr = minLr;
-    g.pctStart = pctStart;
-    g.divFactor = divFactor;
-    g.finalDivFactor = finalDivFactor;
-    g.weightDecay = weightDecay;
-    g.decayAll = decayAll;
-    g.beta1 = beta1;
-    g.beta2 = beta2;
-    g.eps = eps;
-    g.clipNorm = clipNorm;
-    g.labelSmoothing = labelSmoothing;
-    g.dropPath = dropPath;
-    g.dropout = dropout;
-    g.attnDropout = attnDropout;
-    g.ema = ema;
-    g.emaDecay = emaDecay;
-    g.freeze = freeze;
-    g.freshHead = freshHead;
-    g.seed = seed;
-    g.augment = augment;
-    g.rrcMinScale = rrcMinScale;
-    g.export = export;
-    return g;
-  }
-
   private DataSpec dataSpec(ModelSource source, int inChans) {
     int lim = limit == null ? 0 : limit;
     if (lim < 0) throw new BadInputException("--limit must be >= 0");
@@ -235,34 +171,13 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private String initSource() {
-    return DEMO.equals(init) ? DEMO : ModelSource.sourceName(Path.of(init));
+    return DemoModel.INIT_NAME.equals(init) ? DemoModel.INIT_NAME : ModelSource.sourceName(Path.of(init));
   }
 
   private ModelSource loadInit() throws IOException {
-    if (DEMO.equals(init)) {
-      RestConfig cfg = RestConfig.fromJson(new String(DemoCommand.resourceBytes("config.json"), java.nio.charset.StandardCharsets.UTF_8), "demo config.json");
-      Path tmp = Files.createTempDirectory("rest-tf-demo");
-      try {
-        Path weights = DemoCommand.copyResource("weights.pth", tmp);
-        ModelSource m = ModelSource.read(weights, cfg, null);
-        List<String> labels = new ArrayList<>();
-        new com.fasterxml.jackson.databind.ObjectMapper().readTree(DemoCommand.resourceBytes("config.json"))
-            .path("labels").forEach(x -> labels.add(x.asText()));
-        return new ModelSource(m.stateDict(), cfg, labels, DemoCommand.FASHION, DEMO);
-      } finally {
-        io.resttf.util.AtomicFiles.deleteQuietly(tmp);
-      }
-    }
+    if (DemoModel.INIT_NAME.equals(init)) return DemoModel.modelSource();
     Path p = Path.of(init);
-    RestConfig given = config != null ? RestConfig.read(config) : null;
-    ProgressBar bar = ProgressBar.bytes("reading " + p.getFileName());
-    long[] last = {0, 0};
-    ModelSource m = ModelSource.read(p, given, (done, total) -> {
-      last[0] = done;
-      last[1] = total;
-      bar.update(done, total);
-    });
-    bar.finish(last[0], last[1]);
-    return m;
+    RestConfig given = model != null ? model.resolve() : null;
+    return ProgressBar.reading(p, progress -> ModelSource.read(p, given, progress));
   }
 }

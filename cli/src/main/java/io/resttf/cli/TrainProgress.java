@@ -67,9 +67,8 @@ final class TrainProgress implements TrainingListener {
     double perStep = secs / Math.max(1, done);
     double eta = perStep * (e.stepsPerEpoch() - e.stepInEpoch());
     double frac = (double) e.stepInEpoch() / e.stepsPerEpoch();
-    int width = 25, filled = (int) Math.round(frac * width);
-    String line = String.format(Locale.ROOT, "epoch %d/%d [%s%s] %3.0f%% %d/%d loss %.4f lr %.2e %.0f img/s ETA %s",
-        e.epoch(), e.epochs(), "#".repeat(filled), ".".repeat(width - filled), frac * 100, e.stepInEpoch(),
+    String line = String.format(Locale.ROOT, "epoch %d/%d %s %d/%d loss %.4f lr %.2e %.0f img/s ETA %s",
+        e.epoch(), e.epochs(), ProgressBar.gauge(frac, 25), e.stepInEpoch(),
         e.stepsPerEpoch(), lossEma, e.lr(), e.imagesPerSecond(), ProgressBar.formatSeconds(eta));
     draw(line, last);
   }
@@ -82,9 +81,7 @@ final class TrainProgress implements TrainingListener {
     if (!last && now - lastDraw < 100_000_000L) return;
     lastDraw = now;
     double frac = total == 0 ? 1 : (double) done / total;
-    int width = 25, filled = (int) Math.round(frac * width);
-    draw(String.format(Locale.ROOT, "eval %s [%s%s] %3.0f%% %d/%d images", what, "#".repeat(filled),
-        ".".repeat(width - filled), frac * 100, done, total), last);
+    draw(String.format(Locale.ROOT, "eval %s %s %d/%d images", what, ProgressBar.gauge(frac, 25), done, total), last);
   }
 
   private void draw(String line, boolean finalLine) {

@@ -2,12 +2,13 @@ package io.resttf.cli;
 
 import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.tensorfile.Safetensors;
+import io.resttf.model.ModelLocation;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 
 /** Reads a weights file (official state_dict keys and layouts) for the verbs that take {@code --weights}. */
 public final class WeightsFiles {
@@ -24,7 +25,7 @@ public final class WeightsFiles {
    */
   public static Map<String, HostTensor> read(Path file, boolean ema) {
     if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
-      if (!Files.exists(file)) throw new BadInputException(file + ": no such file");
+      ModelLocation.require(file, ModelLocation.Kind.CHECKPOINT_FILE);
       if (ema) {
         throw new BadInputException(file + ": EMA weights were asked for (--ema), but a .safetensors file holds"
             + " a single state_dict");
@@ -36,14 +37,15 @@ public final class WeightsFiles {
 
   /** Reads any supported checkpoint with a progress bar (bytes, rate) on stderr. */
   public static CheckpointFiles.LoadedWeights readWithProgress(Path file, boolean ema) {
-    ProgressBar bar = ProgressBar.bytes("reading " + file.getFileName());
-    long[] last = {0, 0};
-    CheckpointFiles.LoadedWeights w = CheckpointFiles.read(file, ema, (done, total) -> {
-      last[0] = done;
-      last[1] = total;
-      bar.update(done, total);
-    });
-    bar.finish(last[0], last[1]);
-    return w;
+    return reading(file, progress -> CheckpointFiles.read(file, ema, progress));
+  }
+
+  /**
+   * Runs {@code read} on checkpoint file {@code file} with a progress bar, after the model locator has
+   * checked that it is one (a directory gets a one-line error saying what it is instead).
+   */
+  public static <T> T reading(Path file, Function<CheckpointFiles.ReadProgress, T> read) {
+    ModelLocation.require(file, ModelLocation.Kind.CHECKPOINT_FILE);
+    return ProgressBar.reading(file, read);
   }
 }

@@ -70,8 +70,8 @@ class BenchCommandTest {
   @Test
   void percentiles() {
     double[] s = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-    assertTrue(BenchCommand.percentile(s, 50) == 5);
-    assertTrue(BenchCommand.percentile(s, 90) == 9);
-    assertTrue(BenchCommand.percentile(new double[] {3}, 90) == 3);
+    assertTrue(Percentiles.of(s, 50) == 5);
+    assertTrue(Percentiles.of(s, 90) == 9);
+    assertTrue(Percentiles.of(new double[] {3}, 90) == 3);
   }
 }

@@ -1,5 +1,6 @@
 package io.resttf.serving;
 
+import io.resttf.model.ModelLocation;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -34,7 +35,7 @@ public final class ModelsConfig {
       for (Path d : dirs.sorted().toList()) {
         String name = d.getFileName().toString();
         if (!Files.isDirectory(d) || !SavedModelExporter.isValidModelName(name)) continue;
-        if (!SavedModelExporter.versions(d).isEmpty()) out.add(new Entry(name, d.toAbsolutePath().normalize()));
+        if (!ModelLocation.versions(d).isEmpty()) out.add(new Entry(name, d.toAbsolutePath().normalize()));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -1,5 +1,6 @@
 package io.resttf.serving;
 
+import io.resttf.model.ModelLocation;
 import io.resttf.model.Preprocessing;
 import static io.resttf.serving.ServingSignatures.*;
 
@@ -39,13 +40,13 @@ import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.tensorflow.Result;
 import org.tensorflow.SavedModelBundle;
-import org.tensorflow.Session;
+import org.tensorflow.SessionFunction;
+import org.tensorflow.Tensor;
 import org.tensorflow.exceptions.TFInvalidArgumentException;
 import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.NdArrays;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TString;
@@ -55,7 +56,7 @@ import org.tensorflow.types.TString;
  * (files, bytes, or {@link BufferedImage}s, which are sent as PNG) through the graph's own
  * preprocessing, run normalised NHWC batches, or get the stage feature maps.
  *
- * <p>Thread-safe: every call is one {@link Session#run} on the loaded session, which TF allows from
+ * <p>Thread-safe: every call is one call of a signature function ({@link SessionFunction#call}: one session run) on the loaded session, which TF allows from
  * many threads. {@link #close()} frees the native graph and session; it may be called while other
  * threads are mid-call (it waits for the session runs in progress; later calls fail with an
  * {@link IllegalStateException} "classifier is closed").
@@ -194,7 +195,8 @@ public final class RestClassifier implements AutoCloseable {
   private final RestConfig config;
   private final Preprocessing preprocessing;
   private final List<String> labels;
-  private final Map<String, SignatureDef> signatures;
+  /** The export's signatures, called as functions (one session run per call; the session is shared). */
+  private final Map<String, SessionFunction> functions;
   private final AtomicBoolean closed = new AtomicBoolean();
   /** Session runs hold the read lock; close() takes the write lock before it frees the session. */
   private final ReentrantReadWriteLock runs = new ReentrantReadWriteLock();
@@ -211,7 +213,9 @@ public final class RestClassifier implements AutoCloseable {
     List<String> l = new ArrayList<>();
     metadata.path("labels").forEach(x -> l.add(x.asText()));
     this.labels = List.copyOf(l);
-    this.signatures = Map.copyOf(bundle.metaGraphDef().getSignatureDefMap());
+    Map<String, SessionFunction> fns = new java.util.HashMap<>();
+    bundle.functions().forEach(f -> fns.put(f.signature().key(), f));
+    this.functions = Map.copyOf(fns);
     this.batcher = batching == null ? null : new Batcher(batching);
   }
 
@@ -237,7 +241,7 @@ public final class RestClassifier implements AutoCloseable {
    * (inputs, outputs and variables stay float32; the export itself is unchanged).
    */
   public static RestClassifier open(Path dir, Batching batching, Precision precision) {
-    Path versionDir = resolveVersionDir(dir);
+    Path versionDir = ModelLocation.savedModel(dir);
     Path meta = versionDir.resolve("assets").resolve(SavedModelExporter.METADATA_ASSET);
     JsonNode metadata;
     try {
@@ -264,16 +268,6 @@ public final class RestClassifier implements AutoCloseable {
       bundle.close();
       throw e;
     }
-  }
-
-  private static Path resolveVersionDir(Path dir) {
-    if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": no such directory");
-    if (Files.isRegularFile(dir.resolve("saved_model.pb"))) return dir;
-    List<Long> versions = SavedModelExporter.versions(dir);
-    if (versions.isEmpty()) {
-      throw new BadInputException(dir + ": neither a SavedModel (no saved_model.pb) nor a model directory with versions");
-    }
-    return SavedModelExporter.numericDirs(dir).get(versions.get(versions.size() - 1));
   }
 
   public Path directory() {
@@ -423,19 +417,12 @@ public final class RestClassifier implements AutoCloseable {
   }
 
   private List<Classification> runClassifyOpen(List<ImageInput> images) {
-    SignatureDef sig = signatures.get(CLASSIFY_IMAGES);
     try (TString in = bytesTensor(images)) {
-      Session.Runner r = bundle.session().runner()
-          .feed(tensor(sig, IMAGE_BYTES, true), in)
-          .fetch(tensor(sig, PROBABILITIES, false))
-          .fetch(tensor(sig, TOP_K_INDICES, false))
-          .fetch(tensor(sig, TOP_K_LABELS, false))
-          .fetch(tensor(sig, TOP_K_PROBABILITIES, false));
-      try (Result res = r.run()) {
-        TFloat32 probs = (TFloat32) res.get(0);
-        TInt32 idx = (TInt32) res.get(1);
-        TString lab = (TString) res.get(2);
-        TFloat32 topP = (TFloat32) res.get(3);
+      try (Result res = call(CLASSIFY_IMAGES, IMAGE_BYTES, in)) {
+        TFloat32 probs = output(res, PROBABILITIES, TFloat32.class);
+        TInt32 idx = output(res, TOP_K_INDICES, TInt32.class);
+        TString lab = output(res, TOP_K_LABELS, TString.class);
+        TFloat32 topP = output(res, TOP_K_PROBABILITIES, TFloat32.class);
         int n = images.size();
         int classes = (int) probs.shape().get(1);
         int k = (int) idx.shape().get(1);
@@ -474,13 +461,10 @@ public final class RestClassifier implements AutoCloseable {
     if (images.isEmpty()) {
       return HostTensor.ofFloats(new long[] {0, preprocessing.inputSize(), preprocessing.inputSize(), config.inChans()}, new float[0]);
     }
-    SignatureDef sig = signatures.get(PREPROCESS_IMAGES);
     try {
       return withSession(() -> {
-        try (TString in = bytesTensor(images);
-            Result res = bundle.session().runner().feed(tensor(sig, IMAGE_BYTES, true), in)
-                .fetch(tensor(sig, PIXEL_VALUES, false)).run()) {
-          return TfTensors.toHost((TFloat32) res.get(0));
+        try (TString in = bytesTensor(images); Result res = call(PREPROCESS_IMAGES, IMAGE_BYTES, in)) {
+          return TfTensors.toHost(output(res, PIXEL_VALUES, TFloat32.class));
         }
       });
     } catch (TFInvalidArgumentException | TensorFlowException e) {
@@ -516,7 +500,7 @@ public final class RestClassifier implements AutoCloseable {
   }
 
   private Outputs predictDirect(HostTensor pixelValues) {
-    List<HostTensor> out = runPixels(signatures.get(SERVING_DEFAULT), pixelValues, List.of(LOGITS, PROBABILITIES));
+    List<HostTensor> out = runPixels(SERVING_DEFAULT, pixelValues, List.of(LOGITS, PROBABILITIES));
     return new Outputs(out.get(0), out.get(1));
   }
 
@@ -525,20 +509,18 @@ public final class RestClassifier implements AutoCloseable {
     requireSignature(FEATURES);
     List<String> names = new ArrayList<>();
     for (int i = 0; i < RestConfig.NUM_STAGES; i++) names.add(stage(i));
-    return runPixels(signatures.get(FEATURES), pixelValues, names);
+    return runPixels(FEATURES, pixelValues, names);
   }
 
-  private List<HostTensor> runPixels(SignatureDef sig, HostTensor pixelValues, List<String> outputs) {
+  private List<HostTensor> runPixels(String signature, HostTensor pixelValues, List<String> outputs) {
     checkOpen();
     RestModel.checkInputShape(pixelValues.shape(), config.inChans());
     try {
       return withSession(() -> {
         try (TFloat32 in = TFloat32.tensorOf(Shape.of(pixelValues.shape()), DataBuffers.of(pixelValues.toFloats(), true, false))) {
-          Session.Runner r = bundle.session().runner().feed(tensor(sig, PIXEL_VALUES, true), in);
-          outputs.forEach(o -> r.fetch(tensor(sig, o, false)));
-          try (Result res = r.run()) {
+          try (Result res = call(signature, PIXEL_VALUES, in)) {
             List<HostTensor> out = new ArrayList<>();
-            for (int i = 0; i < outputs.size(); i++) out.add(TfTensors.toHost((TFloat32) res.get(i)));
+            for (String o : outputs) out.add(TfTensors.toHost(output(res, o, TFloat32.class)));
             return out;
           }
         }
@@ -551,8 +533,8 @@ public final class RestClassifier implements AutoCloseable {
   // ---- helpers ----
 
   private void requireSignature(String key) {
-    if (!signatures.containsKey(key)) {
-      throw new BadInputException(directory + " has no signature " + key + " (has " + String.join(", ", signatures.keySet().stream().sorted().toList()) + ")");
+    if (!functions.containsKey(key)) {
+      throw new BadInputException(directory + " has no signature " + key + " (has " + String.join(", ", functions.keySet().stream().sorted().toList()) + ")");
     }
   }
 
@@ -576,11 +558,24 @@ public final class RestClassifier implements AutoCloseable {
     }
   }
 
-  private static String tensor(SignatureDef sig, String name, boolean input) {
-    var map = input ? sig.getInputsMap() : sig.getOutputsMap();
-    var info = map.get(name);
-    if (info == null) throw new IllegalStateException("signature " + sig.getMethodName() + " lacks " + name);
-    return info.getName();
+  /**
+   * Calls signature {@code key} with its one input. TF Java 1.1.0's SessionFunction.call builds the same
+   * Session.Runner a hand-written call would (feeds by the signature's tensor names, fetches every output,
+   * one run) and re-keys the Result by output name, a map of a few entries per call. Every rest-tf
+   * signature's outputs are exactly what its callers read, so nothing extra is computed. The Result (and
+   * its tensors) is the caller's to close.
+   */
+  private Result call(String key, String input, Tensor value) {
+    SessionFunction fn = functions.get(key);
+    if (fn == null) throw new IllegalStateException(directory + ": no signature " + key);
+    if (!fn.signature().inputNames().contains(input)) throw new IllegalStateException("signature " + key + " lacks input " + input);
+    return fn.call(Map.of(input, value));
+  }
+
+  /** Output {@code name} of a signature call, of the type the export declares. */
+  private static <T extends Tensor> T output(Result result, String name, Class<T> type) {
+    Tensor t = result.get(name).orElseThrow(() -> new IllegalStateException("signature output " + name + " missing"));
+    return type.cast(t);
   }
 
   private static TString bytesTensor(List<ImageInput> images) {

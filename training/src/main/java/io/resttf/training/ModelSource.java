@@ -3,6 +3,7 @@ package io.resttf.training;
 import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.Conversion;
+import io.resttf.model.ModelLocation;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.model.Preprocessing;
@@ -34,46 +35,39 @@ public record ModelSource(Map<String, HostTensor> stateDict, RestConfig config, 
    * shapes).
    */
   public static ModelSource read(Path path, RestConfig config, CheckpointFiles.ReadProgress progress) {
-    if (!Files.exists(path)) throw new BadInputException(path + ": no such file or directory");
-    path = path.toAbsolutePath().normalize();
-    if (Files.isDirectory(path)) {
-      if (Files.isRegularFile(path.resolve(Conversion.CONFIG_FILE)) && Files.isDirectory(path.resolve("checkpoint"))) {
-        try (RestModel m = Conversion.openTfCheckpoint(path)) {
-          checkConfig(path, config, m.config());
-          return new ModelSource(m.stateDict(), m.config(), null, null, path.toString());
+    ModelLocation where = ModelLocation.of(path.toAbsolutePath().normalize());
+    Path p = where.path();
+    switch (where.kind()) {
+      case CONVERT_OUTPUT -> {
+        try (RestModel m = Conversion.openTfCheckpoint(p)) {
+          checkConfig(p, config, m.config());
+          return new ModelSource(m.stateDict(), m.config(), null, null, p.toString());
         }
       }
-      if (Files.isRegularFile(path.resolve(Trainer.RUN_FILE))) return fromSavedModel(runExport(path), config);
-      return fromSavedModel(path, config);
-    }
-    CheckpointFiles.LoadedWeights w = CheckpointFiles.read(path, false, progress);
-    RestConfig c = config != null ? config : ConfigDetector.detect(w.stateDict()).config();
-    return new ModelSource(w.stateDict(), c, null, null, path.toString());
-  }
-
-  /** What {@link #read} records as {@link #source()} for {@code path}, without reading any weights. */
-  public static String sourceName(Path path) {
-    Path p = path.toAbsolutePath().normalize();
-    if (!Files.isDirectory(p)) return p.toString();
-    if (Files.isRegularFile(p.resolve(Conversion.CONFIG_FILE)) && Files.isDirectory(p.resolve("checkpoint"))) return p.toString();
-    if (Files.isRegularFile(p.resolve(Trainer.RUN_FILE))) p = runExport(p);
-    if (Files.isRegularFile(p.resolve("saved_model.pb"))) return p.toString();
-    List<Long> v = io.resttf.serving.SavedModelExporter.versions(p);
-    return v.isEmpty() ? p.toString() : p.resolve(Long.toString(v.get(v.size() - 1))).toString();
-  }
-
-  /** The model directory a finished training run exported (RUN/savedmodel/NAME). */
-  static Path runExport(Path runDir) {
-    Path base = runDir.resolve(Trainer.EXPORT_DIR);
-    if (Files.isDirectory(base)) {
-      try (java.util.stream.Stream<Path> s = Files.list(base)) {
-        List<Path> models = s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith(".")).toList();
-        if (models.size() == 1) return models.get(0);
-      } catch (java.io.IOException e) {
-        throw new BadInputException(base + ": cannot read (" + e.getMessage() + ")");
+      case CHECKPOINT_FILE -> {
+        CheckpointFiles.LoadedWeights w = CheckpointFiles.read(p, false, progress);
+        RestConfig c = config != null ? config : ConfigDetector.detect(w.stateDict()).config();
+        return new ModelSource(w.stateDict(), c, null, null, p.toString());
+      }
+      default -> {
+        return fromSavedModel(where.versionDirectory(), config);
       }
     }
-    throw new BadInputException(runDir + ": a training run without an export (it exports when it finishes)");
+  }
+
+  /**
+   * What {@link #read} records as {@link #source()} for {@code path}, without reading any weights: the file
+   * or convert output itself, else the SavedModel version directory it stands for. A path that is gone (a
+   * resumed run's record of it) is named as given.
+   */
+  public static String sourceName(Path path) {
+    Path p = path.toAbsolutePath().normalize();
+    if (!Files.exists(p)) return p.toString();
+    ModelLocation where = ModelLocation.of(p);
+    return switch (where.kind()) {
+      case CHECKPOINT_FILE, CONVERT_OUTPUT -> p.toString();
+      default -> where.versionDirectory().toString();
+    };
   }
 
   private static ModelSource fromSavedModel(Path dir, RestConfig config) {
