@@ -1,9 +1,7 @@
 package io.resttf.training;
 
 import io.resttf.tensor.BadInputException;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The parts of a model that {@code --freeze} names: {@code stem}; {@code stage1} … {@code stage4}
@@ -35,17 +33,5 @@ public final class FreezeGroups {
         return key.startsWith("stage" + s + ".") || key.startsWith("patch_embed_" + s + ".") || key.startsWith("patch_" + s + ".");
       }
     }
-  }
-
-  /** The official keys among {@code keys} that the groups cover. */
-  public static Set<String> keys(List<String> groups, Iterable<String> keys) {
-    Set<String> out = new LinkedHashSet<>();
-    for (String k : keys) {
-      for (String g : groups) {
-        check(g);
-        if (contains(g, k)) out.add(k);
-      }
-    }
-    return out;
   }
 }

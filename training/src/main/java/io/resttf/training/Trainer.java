@@ -158,7 +158,7 @@ public final class Trainer implements AutoCloseable {
       Trainer t = new Trainer(run, cfg, options, data, settings, graph, false);
       run.writeRunFile(new RunRecord(cfg, options, dataSpec, data.layout(), data.classes(), data.train().size(),
           data.val() == null ? 0 : data.val().size(), t.stepsPerEpoch, t.dropPath, RunRecord.init(init, report, newHead, options.seed),
-          graph.spec().frozen().stream().sorted().toList(), graph.gradientReport().registeredInJava()).toJson());
+          graph.frozenKeys().stream().sorted().toList(), graph.gradientReport().registeredInJava()).toJson());
       t.writeCheckpoint(false, null);
       return t;
     });
@@ -186,9 +186,9 @@ public final class Trainer implements AutoCloseable {
   }
 
   static TrainingGraph.Spec spec(RestConfig cfg, TrainOptions o) {
-    Set<String> frozen = FreezeGroups.keys(o.freeze, TrainingGraph.officialKeys(cfg));
-    return new TrainingGraph.Spec(cfg, true, StepInputs.dropPath(o, cfg), o.dropout, o.attnDropout, o.labelSmoothing > 0,
-        frozen, o.weightDecay, o.decayAll, o.beta2, o.eps, o.clipNorm, o.ema, o.emaDecay);
+    return TrainingGraph.Spec.of(cfg).withDropPath(StepInputs.dropPath(o, cfg)).withDropout(o.dropout, o.attnDropout)
+        .withSoftTargets(o.labelSmoothing > 0).withFrozenGroups(o.freeze)
+        .withOptimizer(o.weightDecay, o.decayAll, o.beta2, o.eps, o.clipNorm).withEma(o.ema, o.emaDecay);
   }
 
   /** What a resume was given on the command line, to check against the run (null fields: not given). */
@@ -276,7 +276,7 @@ public final class Trainer implements AutoCloseable {
     for (String k : graph.trainableKeys()) trainable += graph.parameterSize(k);
     return new Plan(run.path(), config, options.epochs, stepsPerEpoch, (long) stepsPerEpoch * options.epochs, globalStep(),
         options.batch, data.train().size(), data.val() == null ? 0 : data.val().size(), data.classes(), trainable,
-        graph.spec().frozen().size(), dropPath, graph.gradientReport().registeredInJava(), data.layout(), resumed);
+        graph.frozenKeys().size(), dropPath, graph.gradientReport().registeredInJava(), data.layout(), resumed);
   }
 
   /**

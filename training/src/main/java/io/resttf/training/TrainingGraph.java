@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -73,8 +74,9 @@ public final class TrainingGraph implements AutoCloseable {
    * @param dropRate          dropout after MLP activation / fc2 / attention projection
    * @param attnDropRate      dropout on attention maps
    * @param softTargets       loss against soft targets [B, K] (label smoothing); false = int labels [B]
-   * @param frozen            official keys that are not trained (no gradient, no slots; their
-   *                          BatchNorm layers stay on running statistics)
+   * @param frozen            which official keys are not trained (no gradient, no slots; their
+   *                          BatchNorm layers stay on running statistics): a test on the key, so that it
+   *                          is known while the network is built, before any key list exists
    * @param weightDecay       AdamW decoupled weight decay
    * @param decayAll          decay every parameter (torch's default); false = not biases and norms
    *                          (parameters of rank ≤ 1 in the official layout)
@@ -85,15 +87,13 @@ public final class TrainingGraph implements AutoCloseable {
    * @param emaDecay          its decay
    */
   public record Spec(RestConfig config, boolean batchNormTraining, double dropPathRate, double dropRate,
-      double attnDropRate, boolean softTargets, Set<String> frozen, double weightDecay, boolean decayAll,
+      double attnDropRate, boolean softTargets, Predicate<String> frozen, double weightDecay, boolean decayAll,
       double beta2, double eps, double clipNorm, boolean ema, double emaDecay) {
-    public Spec {
-      frozen = Set.copyOf(frozen);
-    }
+    private static final Predicate<String> NOTHING_FROZEN = key -> false;
 
     /** Plain training defaults: BN training, no regularisation, soft targets, AdamW (0.9, 0.999, 1e-8). */
     public static Spec of(RestConfig config) {
-      return new Spec(config, true, 0, 0, 0, true, Set.of(), 0.05, false, 0.999, 1e-8, 1.0, false, 0.9999);
+      return new Spec(config, true, 0, 0, 0, true, NOTHING_FROZEN, 0.05, false, 0.999, 1e-8, 1.0, false, 0.9999);
     }
 
     public Spec withBatchNormTraining(boolean b) {
@@ -116,8 +116,21 @@ public final class TrainingGraph implements AutoCloseable {
           decayAll, beta2, eps, clipNorm, ema, emaDecay);
     }
 
+    /** These official keys are not trained. */
     public Spec withFrozen(Set<String> keys) {
-      return new Spec(config, batchNormTraining, dropPathRate, dropRate, attnDropRate, softTargets, keys,
+      Set<String> copy = Set.copyOf(keys);
+      return withFrozen(copy::contains);
+    }
+
+    /** The parts {@code --freeze} names ({@link FreezeGroups}) are not trained. */
+    public Spec withFrozenGroups(List<String> groups) {
+      groups.forEach(FreezeGroups::check);
+      List<String> copy = List.copyOf(groups);
+      return withFrozen(key -> copy.stream().anyMatch(g -> FreezeGroups.contains(g, key)));
+    }
+
+    private Spec withFrozen(Predicate<String> test) {
+      return new Spec(config, batchNormTraining, dropPathRate, dropRate, attnDropRate, softTargets, test,
           weightDecay, decayAll, beta2, eps, clipNorm, ema, emaDecay);
     }
 
@@ -195,7 +208,7 @@ public final class TrainingGraph implements AutoCloseable {
       loss = ClassificationLoss.create(tf.withSubScope("loss"), in, network.logits(), config.numClasses(), spec.softTargets());
 
       Map<String, Params.Param> params = network.params().all();
-      List<Params.Param> trainable = params.values().stream().filter(p -> p.trainable() && !spec.frozen().contains(p.key())).toList();
+      List<Params.Param> trainable = params.values().stream().filter(p -> p.trainable() && !spec.frozen().test(p.key())).toList();
       if (trainable.isEmpty()) throw new BadInputException("nothing to train: every parameter is frozen");
       gradientReport = GradientSupport.ensureGradients(loss.loss(), trainable.stream().<Operand<?>>map(Params.Param::variable).toList());
       gradients = gradients(trainable);
@@ -245,7 +258,7 @@ public final class TrainingGraph implements AutoCloseable {
   /** BatchNorm on batch statistics (not for frozen layers), drop path and dropout as the spec says. */
   private RestNetwork.Training trainingMode() {
     RestNetwork.Training training = spec.batchNormTraining()
-        ? RestNetwork.Training.standard().withBatchStatistics(bn -> !spec.frozen().contains(bn + ".weight"))
+        ? RestNetwork.Training.standard().withBatchStatistics(bn -> !spec.frozen().test(bn + ".weight"))
         : RestNetwork.Training.evalMode();
     if (dropPathMasks != null) training = training.withDropPath(dropPathMasks);
     if (dropoutSeed != null) training = training.withDropout(spec.dropRate(), spec.attnDropRate(), dropoutSeed);
@@ -271,9 +284,9 @@ public final class TrainingGraph implements AutoCloseable {
     return spec.decayAll() || p.officialShape().length > 1;
   }
 
-  /** The official keys of a config's variables (parameters and BatchNorm buffers), in official order. */
-  public static List<String> officialKeys(RestConfig config) {
-    return List.copyOf(RestNetwork.parameters(config).keySet());
+  /** The official keys the spec freezes among this network's variables, in official order. */
+  public List<String> frozenKeys() {
+    return network.params().all().keySet().stream().filter(spec.frozen()).toList();
   }
 
   /** The declaration (kind, official and TF shapes) of the variable of an official key. */
