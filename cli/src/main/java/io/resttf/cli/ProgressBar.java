@@ -1,6 +1,7 @@
 package io.resttf.cli;
 
 import io.resttf.convert.CheckpointFiles;
+import io.resttf.tensor.ReadProgress;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -43,7 +44,7 @@ public final class ProgressBar {
    * Runs {@code read} (a checkpoint reader) with a byte-counting bar "reading FILE" on stderr, finished
    * when it returns.
    */
-  public static <T> T reading(Path file, Function<CheckpointFiles.ReadProgress, T> read) {
+  public static <T> T reading(Path file, Function<ReadProgress, T> read) {
     ProgressBar bar = bytes("reading " + file.getFileName());
     long[] last = {0, 0};
     T result = read.apply((done, total) -> {

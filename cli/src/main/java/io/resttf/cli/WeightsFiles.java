@@ -5,6 +5,7 @@ import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.model.ModelLocation;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.ReadProgress;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -44,7 +45,7 @@ public final class WeightsFiles {
    * Runs {@code read} on checkpoint file {@code file} with a progress bar, after the model locator has
    * checked that it is one (a directory gets a one-line error saying what it is instead).
    */
-  public static <T> T reading(Path file, Function<CheckpointFiles.ReadProgress, T> read) {
+  public static <T> T reading(Path file, Function<ReadProgress, T> read) {
     ModelLocation.require(file, ModelLocation.Kind.CHECKPOINT_FILE);
     return ProgressBar.reading(file, read);
   }

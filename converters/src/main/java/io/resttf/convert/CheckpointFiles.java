@@ -4,6 +4,7 @@ import io.resttf.convert.tensorfile.Safetensors;
 import io.resttf.convert.torch.TorchCheckpoint;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.ReadProgress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -18,12 +19,6 @@ import java.util.LinkedHashMap;
  */
 public final class CheckpointFiles {
   private CheckpointFiles() {}
-
-  /** Told how many storage bytes have been read so far, of how many (e.g. for a progress bar). */
-  @FunctionalInterface
-  public interface ReadProgress {
-    void bytesRead(long done, long total);
-  }
 
   /**
    * A state_dict with where it came from.

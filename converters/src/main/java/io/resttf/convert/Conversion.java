@@ -3,9 +3,11 @@ package io.resttf.convert;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.resttf.model.ModelLocation;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.ReadProgress;
 import io.resttf.util.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,7 +39,7 @@ public record Conversion(RestModel model, CheckpointFiles.LoadedWeights weights,
     }
   }
 
-  public static Conversion load(Request request, CheckpointFiles.ReadProgress progress) {
+  public static Conversion load(Request request, ReadProgress progress) {
     CheckpointFiles.LoadedWeights w = CheckpointFiles.read(request.checkpoint(), request.ema(), progress);
     ConfigDetector.Detection detection = null;
     RestConfig config = request.config();
@@ -66,7 +68,7 @@ public record Conversion(RestModel model, CheckpointFiles.LoadedWeights weights,
 
   /** Name of the TF checkpoint prefix inside a conversion directory. */
   public static final String CHECKPOINT_PREFIX = "checkpoint/model.ckpt";
-  public static final String CONFIG_FILE = "config.json";
+  public static final String CONFIG_FILE = ModelLocation.CONFIG_FILE;
   public static final String REPORT_FILE = "conversion.json";
 
   /**

@@ -164,12 +164,22 @@ public record ModelLocation(Kind kind, Path path) {
   }
 
   private static TreeMap<Long, Path> versionDirs(Path modelDir) {
+    TreeMap<Long, Path> out = numberedDirs(modelDir);
+    out.values().removeIf(p -> !Files.isRegularFile(p.resolve(SAVED_MODEL_PB)));
+    return out;
+  }
+
+  /**
+   * Every all-digit positive subdirectory name of a model directory (what TF Serving takes for a version),
+   * complete or not, by value (the first of equal values, e.g. 7 and 007). Empty when not a directory.
+   */
+  public static TreeMap<Long, Path> numberedDirs(Path modelDir) {
     TreeMap<Long, Path> out = new TreeMap<>();
     if (!Files.isDirectory(modelDir)) return out;
     try (Stream<Path> s = Files.list(modelDir)) {
       s.forEach(p -> {
         String n = p.getFileName().toString();
-        if (DIGITS.matcher(n).matches() && n.length() <= 18 && Files.isRegularFile(p.resolve(SAVED_MODEL_PB))) {
+        if (DIGITS.matcher(n).matches() && n.length() <= 18 && Files.isDirectory(p)) {
           long v = Long.parseLong(n);
           if (v > 0) out.putIfAbsent(v, p);
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.resttf.model.ModelLocation;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
@@ -55,7 +56,6 @@ import org.tensorflow.TensorFlow;
  */
 public final class SavedModelExporter {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]+");
-  private static final Pattern DIGITS = Pattern.compile("[0-9]+");
   /** Names that the repository's savedmodels/ folder uses for its Maven module. */
   private static final Set<String> RESERVED = Set.of("src", "target", "pom.xml");
   private static final String LOCK_FILE = ".export.lock";
@@ -132,7 +132,7 @@ public final class SavedModelExporter {
       Files.createDirectories(modelDir);
       try (ModelLock lock = ModelLock.acquire(modelDir)) {
         removeStale(modelDir);
-        Map<Long, Path> present = numericDirs(modelDir);
+        Map<Long, Path> present = ModelLocation.numberedDirs(modelDir);
         long version = options.version() != null ? options.version()
             : present.isEmpty() ? 1 : ((TreeMap<Long, Path>) present).lastKey() + 1;
         Path existing = present.get(version);
@@ -177,31 +177,9 @@ public final class SavedModelExporter {
     }
   }
 
-  /** Complete versions of a model directory (numeric subdirectories holding a saved_model.pb), ascending. */
+  /** Complete versions of a model directory, ascending (the locator's answer). */
   public static List<Long> versions(Path modelDir) {
-    List<Long> out = new ArrayList<>();
-    numericDirs(modelDir).forEach((v, p) -> {
-      if (Files.isRegularFile(p.resolve("saved_model.pb"))) out.add(v);
-    });
-    return out;
-  }
-
-  /** All-digit positive subdirectory names (what TF Serving takes for versions), by value. */
-  static TreeMap<Long, Path> numericDirs(Path modelDir) {
-    TreeMap<Long, Path> out = new TreeMap<>();
-    if (!Files.isDirectory(modelDir)) return out;
-    try (Stream<Path> s = Files.list(modelDir)) {
-      s.forEach(p -> {
-        String n = p.getFileName().toString();
-        if (DIGITS.matcher(n).matches() && n.length() <= 18 && Files.isDirectory(p)) {
-          long v = Long.parseLong(n);
-          if (v > 0) out.putIfAbsent(v, p);
-        }
-      });
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out;
+    return ModelLocation.versions(modelDir);
   }
 
   /** Removes temporary entries left by killed exports (caller holds the model lock). */
@@ -294,7 +272,7 @@ public final class SavedModelExporter {
       return file;
     }
     long latest = versions.get(versions.size() - 1);
-    Path asset = numericDirs(modelDir).get(latest).resolve("assets").resolve(METADATA_ASSET);
+    Path asset = ModelLocation.numberedDirs(modelDir).get(latest).resolve("assets").resolve(METADATA_ASSET);
     ObjectNode doc;
     if (Files.isRegularFile(asset)) {
       JsonNode n = JSON.readTree(asset.toFile());

@@ -10,6 +10,7 @@ import io.resttf.model.Preprocessing;
 import io.resttf.serving.RestClassifier;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.ReadProgress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,7 +35,7 @@ public record ModelSource(Map<String, HostTensor> stateDict, RestConfig config, 
    * official .pth / .safetensors file (config from {@code config} when given, else detected from the
    * shapes).
    */
-  public static ModelSource read(Path path, RestConfig config, CheckpointFiles.ReadProgress progress) {
+  public static ModelSource read(Path path, RestConfig config, ReadProgress progress) {
     ModelLocation where = ModelLocation.of(path.toAbsolutePath().normalize());
     Path p = where.path();
     switch (where.kind()) {

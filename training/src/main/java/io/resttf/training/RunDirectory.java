@@ -3,6 +3,7 @@ package io.resttf.training;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.resttf.convert.tensorfile.Safetensors;
+import io.resttf.model.ModelLocation;
 import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
@@ -32,12 +33,12 @@ import java.util.stream.Stream;
  * </ul>
  */
 public final class RunDirectory {
-  public static final String RUN_FILE = "run.json";
+  public static final String RUN_FILE = ModelLocation.RUN_FILE;
   public static final String CHECKPOINT_DIR = "checkpoint";
   public static final String BEST_DIR = "best";
   public static final String METRICS_FILE = "metrics.jsonl";
   public static final String CURVES_FILE = "curves.png";
-  public static final String EXPORT_DIR = "savedmodel";
+  public static final String EXPORT_DIR = ModelLocation.RUN_EXPORT_DIR;
   public static final String SUMMARY_FILE = "summary.json";
   static final String STATE_PREFIX = "state";
   static final String STATE_FILE = "state.json";

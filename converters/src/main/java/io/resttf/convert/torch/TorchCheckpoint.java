@@ -1,12 +1,12 @@
 package io.resttf.convert.torch;
 
-import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.pickle.PickleDataException;
 import io.resttf.convert.pickle.PickleGlobals;
 import io.resttf.convert.pickle.PickleObject;
 import io.resttf.convert.pickle.TorchTensorRef;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.ReadProgress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -50,7 +50,7 @@ public record TorchCheckpoint(LinkedHashMap<String, HostTensor> stateDict, Strin
    *
    * @throws BadInputException for anything wrong with the file (one line naming the file and the entry)
    */
-  public static TorchCheckpoint read(Path file, boolean ema, CheckpointFiles.ReadProgress progress) {
+  public static TorchCheckpoint read(Path file, boolean ema, ReadProgress progress) {
     TorchReadContext ctx;
     try {
       ctx = new TorchReadContext(file, Files.size(file));
@@ -76,7 +76,7 @@ public record TorchCheckpoint(LinkedHashMap<String, HostTensor> stateDict, Strin
   }
 
   private static TorchCheckpoint readChecked(TorchReadContext ctx, boolean ema,
-      CheckpointFiles.ReadProgress progress) throws IOException {
+      ReadProgress progress) throws IOException {
     if (Files.isDirectory(ctx.file)) {
       throw new BadInputException(ctx.file + ": is a directory, not a checkpoint file");
     }

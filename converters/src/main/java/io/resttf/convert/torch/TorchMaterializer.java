@@ -1,11 +1,11 @@
 package io.resttf.convert.torch;
 
-import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.pickle.PickleDataException;
 import io.resttf.convert.pickle.TorchDType;
 import io.resttf.convert.pickle.TorchStorageRef;
 import io.resttf.convert.pickle.TorchTensorRef;
 import io.resttf.tensor.HostTensor;
+import io.resttf.tensor.ReadProgress;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.DoubleBuffer;
@@ -48,7 +48,7 @@ final class TorchMaterializer {
    * make a small file allocate gigabytes.
    */
   static LinkedHashMap<String, HostTensor> materialize(List<String> keys, List<TorchTensorRef> refs,
-      TorchStorageSource src, TorchReadContext ctx, CheckpointFiles.ReadProgress progress) throws IOException {
+      TorchStorageSource src, TorchReadContext ctx, ReadProgress progress) throws IOException {
     long elements = 0;
     Map<String, List<Integer>> byRoot = new LinkedHashMap<>();
     for (int i = 0; i < refs.size(); i++) {
@@ -136,7 +136,7 @@ final class TorchMaterializer {
     return result;
   }
 
-  private static void report(long[] done, int n, CheckpointFiles.ReadProgress progress, long total) {
+  private static void report(long[] done, int n, ReadProgress progress, long total) {
     done[0] += n;
     if (progress != null && done[0] - done[1] >= REPORT_EVERY) {
       done[1] = done[0];
