@@ -24,16 +24,15 @@ import java.util.Map;
  * data. Persistent ids are ('storage', type, root_key, location, size, view_metadata), where view_metadata
  * (view_key, offset, view_size) names a slice of a root storage; ('module', cls, ...) names a class.
  */
-final class TorchLegacySource implements TorchStorageSource {
+final class TorchLegacySource extends TorchStorageSource {
   static final BigInteger MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
   private final TorchReadContext ctx;
   private final FileChannel ch;
-  private ByteOrder order = ByteOrder.LITTLE_ENDIAN;
-  private final Map<String, TorchStorageRef> roots = new HashMap<>();
   private final Map<String, TorchStorageRef> views = new HashMap<>();
   private final Map<String, Long> dataOffsets = new HashMap<>();
 
   private TorchLegacySource(TorchReadContext ctx, FileChannel ch) {
+    super("torch legacy (torch < 1.6)");
     this.ctx = ctx;
     this.ch = ch;
   }
@@ -194,22 +193,7 @@ final class TorchLegacySource implements TorchStorageSource {
   }
 
   @Override
-  public String format() {
-    return "torch legacy (torch < 1.6)";
-  }
-
-  @Override
-  public ByteOrder order() {
-    return order;
-  }
-
-  @Override
-  public TorchStorageRef root(String key) {
-    return roots.get(key);
-  }
-
-  @Override
-  public void stream(String key, ByteBuffer buf, ChunkSink sink) throws IOException {
+  void stream(String key, ByteBuffer buf, ChunkSink sink) throws IOException {
     TorchStorageRef root = roots.get(key);
     long pos = dataOffsets.get(key);
     long bytes = root.numel() * root.dtype().itemSize;

@@ -32,7 +32,7 @@ import java.util.zip.ZipFile;
  * directory and local headers, which {@link ZipFile} does not expose), so no bytes are copied through a zip
  * stream; a deflated entry, or an archive whose layout cannot be followed, is read through {@link ZipFile}.
  */
-final class TorchZipSource implements TorchStorageSource {
+final class TorchZipSource extends TorchStorageSource {
   /** Largest plausible inflate ratio for a (non-torch) deflated entry; bounds allocation on forged sizes. */
   private static final long MAX_RATIO = 100;
   private static final int CHUNK = 1 << 20;
@@ -40,8 +40,6 @@ final class TorchZipSource implements TorchStorageSource {
   private final TorchReadContext ctx;
   private final ZipFile zip;
   private final String root;
-  private final ByteOrder order;
-  private final Map<String, TorchStorageRef> roots = new HashMap<>();
   /** The file, for reading STORED entries' data directly at their offsets; opened on the first storage read. */
   private FileChannel channel;
   /** Central directory entries by name, parsed on the first storage read; null when it could not be. */
@@ -51,6 +49,7 @@ final class TorchZipSource implements TorchStorageSource {
   private long base;
 
   private TorchZipSource(TorchReadContext ctx, ZipFile zip, String root, ByteOrder order) {
+    super("torch zip (torch >= 1.6)");
     this.ctx = ctx;
     this.zip = zip;
     this.root = root;
@@ -187,22 +186,7 @@ final class TorchZipSource implements TorchStorageSource {
   }
 
   @Override
-  public String format() {
-    return "torch zip (torch >= 1.6)";
-  }
-
-  @Override
-  public ByteOrder order() {
-    return order;
-  }
-
-  @Override
-  public TorchStorageRef root(String key) {
-    return roots.get(key);
-  }
-
-  @Override
-  public void stream(String key, ByteBuffer buf, ChunkSink sink) throws IOException {
+  void stream(String key, ByteBuffer buf, ChunkSink sink) throws IOException {
     TorchStorageRef ref = roots.get(key);
     ZipEntry e = zip.getEntry(ref.entry());
     checkPlausible(ctx, e);
