@@ -3,6 +3,7 @@ package io.resttf.serving;
 import io.resttf.model.Preprocessing;
 import io.resttf.model.RestConfig;
 import io.resttf.tensor.BadInputException;
+import io.resttf.util.ImageHeader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -25,9 +26,12 @@ import java.util.regex.Pattern;
  * @param sourceSha256   SHA-256 of that file, 64 lowercase hex digits
  * @param labels         class names in head order; exactly num_classes of them
  * @param preprocessing  evaluation preprocessing of classify_images
+ * @param maxPixels      the largest image (width × height, read from its header) that classify_images and
+ *                       preprocess_images decode; default {@link ImageHeader#DEFAULT_MAX_PIXELS}
  */
 public record ExportMetadata(
-    String variant, String sourcePath, String sourceSha256, List<String> labels, Preprocessing preprocessing) {
+    String variant, String sourcePath, String sourceSha256, List<String> labels, Preprocessing preprocessing,
+    Long maxPixels) {
 
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
@@ -37,28 +41,32 @@ public record ExportMetadata(
 
   /** Nothing known: every default. */
   public static ExportMetadata defaults() {
-    return new ExportMetadata(null, null, null, null, null);
+    return new ExportMetadata(null, null, null, null, null, null);
   }
 
   /** The weights came from {@code checkpoint}; its SHA-256 is computed here. */
   public static ExportMetadata forCheckpoint(Path checkpoint) {
-    return new ExportMetadata(null, checkpoint.toString(), sha256(checkpoint), null, null);
+    return new ExportMetadata(null, checkpoint.toString(), sha256(checkpoint), null, null, null);
   }
 
   public ExportMetadata withVariant(String v) {
-    return new ExportMetadata(v, sourcePath, sourceSha256, labels, preprocessing);
+    return new ExportMetadata(v, sourcePath, sourceSha256, labels, preprocessing, maxPixels);
   }
 
   public ExportMetadata withSource(String path, String sha256) {
-    return new ExportMetadata(variant, path, sha256, labels, preprocessing);
+    return new ExportMetadata(variant, path, sha256, labels, preprocessing, maxPixels);
   }
 
   public ExportMetadata withLabels(List<String> l) {
-    return new ExportMetadata(variant, sourcePath, sourceSha256, l, preprocessing);
+    return new ExportMetadata(variant, sourcePath, sourceSha256, l, preprocessing, maxPixels);
   }
 
   public ExportMetadata withPreprocessing(Preprocessing p) {
-    return new ExportMetadata(variant, sourcePath, sourceSha256, labels, p);
+    return new ExportMetadata(variant, sourcePath, sourceSha256, labels, p, maxPixels);
+  }
+
+  public ExportMetadata withMaxPixels(long m) {
+    return new ExportMetadata(variant, sourcePath, sourceSha256, labels, preprocessing, m);
   }
 
   /** Defaults filled in and everything checked against {@code config}; {@link BadInputException} otherwise. */
@@ -91,7 +99,8 @@ public record ExportMetadata(
     if (variant != null && !variant.matches("[A-Za-z0-9_.-]+")) {
       throw new BadInputException("variant name \"" + variant + "\" must match [A-Za-z0-9_.-]+");
     }
-    return new ExportMetadata(variant, sourcePath, sourceSha256, l, p);
+    long mp = maxPixels == null ? ImageHeader.DEFAULT_MAX_PIXELS : ImageHeader.requireValidLimit(maxPixels);
+    return new ExportMetadata(variant, sourcePath, sourceSha256, l, p, mp);
   }
 
   /** SHA-256 of a file as lowercase hex. */

@@ -9,6 +9,7 @@ import io.resttf.model.Precision;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
+import io.resttf.util.ImageHeader;
 import io.resttf.tensor.HostTensor;
 import io.resttf.tensor.TfTensors;
 import java.awt.image.BufferedImage;
@@ -202,6 +203,8 @@ public final class RestClassifier implements AutoCloseable {
   private final ReentrantReadWriteLock runs = new ReentrantReadWriteLock();
   /** Null when batching is off. */
   private final Batcher batcher;
+  /** Images whose header declares more pixels are refused before they reach the graph (see {@link #maxPixels(long)}). */
+  private volatile long maxPixels;
 
   private RestClassifier(Path directory, SavedModelBundle bundle, JsonNode metadata, Batching batching) {
     this.directory = directory;
@@ -217,6 +220,23 @@ public final class RestClassifier implements AutoCloseable {
     bundle.functions().forEach(f -> fns.put(f.signature().key(), f));
     this.functions = Map.copyOf(fns);
     this.batcher = batching == null ? null : new Batcher(batching);
+    this.maxPixels = metadata.path("max_pixels").canConvertToLong() ? metadata.path("max_pixels").asLong() : ImageHeader.DEFAULT_MAX_PIXELS;
+  }
+
+  /**
+   * Sets the largest image (width × height, read from its header before decoding) that the image entry
+   * points accept; larger ones fail on their own account ("W×H = 400 MP exceeds the limit of 40 MP").
+   * The default is the export's {@code max_pixels} (40 MP). The export's graph enforces its own limit
+   * too, so a value above it cannot let larger images through. Returns this classifier.
+   */
+  public RestClassifier maxPixels(long limit) {
+    this.maxPixels = ImageHeader.requireValidLimit(limit);
+    return this;
+  }
+
+  /** The current image size limit in pixels. */
+  public long maxPixels() {
+    return maxPixels;
   }
 
   /**
@@ -364,11 +384,46 @@ public final class RestClassifier implements AutoCloseable {
   private record ClassifyOutcome(List<ImageResult> each, RuntimeException batchError) {}
 
   private ClassifyOutcome classifyOutcome(List<ImageInput> images) {
+    String[] tooLarge = tooLarge(images);
+    if (tooLarge != null) return withoutTooLarge(images, tooLarge);
     if (batcher != null && images.size() < batcher.options.maxBatchSize()) {
       checkOpen();
       return batcher.submit(new ClassifyCall(List.copyOf(images)));
     }
     return classifyDirect(images);
+  }
+
+  /** Per image, why its header refuses it (null: accepted); null when every image is accepted. */
+  private String[] tooLarge(List<ImageInput> images) {
+    long limit = maxPixels;
+    String[] reasons = null;
+    for (int i = 0; i < images.size(); i++) {
+      var header = ImageHeader.read(images.get(i).bytes());
+      if (header.isPresent() && header.get().pixels() > limit) {
+        if (reasons == null) reasons = new String[images.size()];
+        reasons[i] = ImageHeader.tooLarge(header.get().width(), header.get().height(), limit);
+      }
+    }
+    return reasons;
+  }
+
+  /** The refused images get their reason; the others are classified together as usual. */
+  private ClassifyOutcome withoutTooLarge(List<ImageInput> images, String[] reasons) {
+    List<ImageInput> rest = new ArrayList<>();
+    for (int i = 0; i < images.size(); i++) if (reasons[i] == null) rest.add(images.get(i));
+    ClassifyOutcome r = rest.isEmpty() ? new ClassifyOutcome(List.of(), null) : classifyOutcome(rest);
+    List<ImageResult> each = new ArrayList<>(images.size());
+    int k = 0;
+    String first = null;
+    for (int i = 0; i < images.size(); i++) {
+      if (reasons[i] == null) {
+        each.add(r.each().get(k++));
+      } else {
+        each.add(new ImageResult(images.get(i).name(), null, reasons[i]));
+        if (first == null) first = describe(i, images.size(), images.get(i).name()) + ": " + reasons[i];
+      }
+    }
+    return new ClassifyOutcome(each, r.batchError() != null ? r.batchError() : new BadInputException(first));
   }
 
   /** One run over {@code images}; if it fails, each image alone (the unbatched path). */
@@ -460,6 +515,12 @@ public final class RestClassifier implements AutoCloseable {
     requireSignature(PREPROCESS_IMAGES);
     if (images.isEmpty()) {
       return HostTensor.ofFloats(new long[] {0, preprocessing.inputSize(), preprocessing.inputSize(), config.inChans()}, new float[0]);
+    }
+    String[] tooLarge = tooLarge(images);
+    if (tooLarge != null) {
+      for (int i = 0; i < tooLarge.length; i++) {
+        if (tooLarge[i] != null) throw new BadInputException(describe(i, images.size(), images.get(i).name()) + ": " + tooLarge[i]);
+      }
     }
     try {
       return withSession(() -> {
@@ -589,12 +650,19 @@ public final class RestClassifier implements AutoCloseable {
   }
 
   private static final Pattern NOT_IMAGE = Pattern.compile("image_bytes\\[\\d+\\] is (not a JPEG, PNG, GIF or BMP file)");
+  /** The graph's own pixel limit (ServingGraph.pixelLimit). */
+  private static final Pattern TOO_LARGE = Pattern.compile(
+      "image_bytes\\[\\d+\\]: (\\d+)x(\\d+) = \\d+ pixels exceeds the limit of (\\d+) pixels");
 
   /** A one-line reason from a decoder / assertion error. */
   static String imageError(RuntimeException e) {
     String text = assertionText(e.getMessage());
     Matcher m = NOT_IMAGE.matcher(text);
     if (m.find()) return m.group(1);
+    Matcher big = TOO_LARGE.matcher(text);
+    if (big.find()) {
+      return ImageHeader.tooLarge(Long.parseLong(big.group(1)), Long.parseLong(big.group(2)), Long.parseLong(big.group(3)));
+    }
     return "cannot decode image: " + text;
   }
 

@@ -199,7 +199,7 @@ public final class SavedModelExporter {
     // One network: the serving graph's own variables are filled through its weight loader (strict: every
     // key and shape checked, one message listing all problems), then its functions are exported.
     try (Graph g = new Graph()) {
-      ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels());
+      ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels(), meta.maxPixels());
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, RestModel.LoadOptions.STRICT, 0);
         sigs = sg.signatures();
@@ -226,6 +226,7 @@ public final class SavedModelExporter {
     else d.putNull("variant");
     d.set("config", config.toJsonNode());
     d.set("preprocessing", meta.preprocessing().toJsonNode(JSON));
+    d.put("max_pixels", meta.maxPixels());
     d.put("num_classes", config.numClasses());
     d.put("top_k", topK);
     ArrayNode labels = d.putArray("labels");

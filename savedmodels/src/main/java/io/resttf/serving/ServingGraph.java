@@ -26,6 +26,7 @@ import org.tensorflow.op.strings.StringFormat;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
 import org.tensorflow.types.TString;
 import org.tensorflow.types.TUint8;
 import org.tensorflow.types.family.TType;
@@ -44,6 +45,8 @@ final class ServingGraph {
   final RestConfig config;
   final Preprocessing preprocessing;
   final int topK;
+  /** The largest image (width × height, from its header) that classify_images / preprocess_images decode. */
+  final long maxPixels;
   final Placeholder<TString> imageBytes;
   final Operand<TFloat32> preprocessed;
   final Operand<TFloat32> pixelValues;
@@ -57,14 +60,15 @@ final class ServingGraph {
   /** Fills (and reads back) this graph's own network variables from an official state_dict. */
   final WeightLoader loader;
 
-  private ServingGraph(Graph g, RestConfig config, Preprocessing pre, List<String> labels) {
+  private ServingGraph(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels) {
     this.config = config;
     this.preprocessing = pre;
+    this.maxPixels = maxPixels;
     Ops tf = Ops.create(g);
     int c = config.inChans();
 
     imageBytes = tf.withName(IMAGE_BYTES).placeholder(TString.class, Placeholder.shape(Shape.of(-1)));
-    preprocessed = tf.withName("preprocessed").identity(preprocessBatch(g, tf, imageBytes, pre, c));
+    preprocessed = tf.withName("preprocessed").identity(preprocessBatch(g, tf, imageBytes, pre, c, maxPixels));
     pixelValues = tf.withName(PIXEL_VALUES).placeholderWithDefault(preprocessed, Shape.of(-1, -1, -1, c));
 
     // Readable refusal of shapes the network cannot take (the official code crashes on them).
@@ -106,8 +110,8 @@ final class ServingGraph {
     loader = WeightLoader.create(tf, network.params(), config);
   }
 
-  static ServingGraph build(Graph g, RestConfig config, Preprocessing pre, List<String> labels) {
-    return new ServingGraph(g, config, pre, labels);
+  static ServingGraph build(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels) {
+    return new ServingGraph(g, config, pre, labels, maxPixels);
   }
 
   /** The exported signatures, each with the Predict method name. */
@@ -144,15 +148,16 @@ final class ServingGraph {
 
   /** string [N] → float32 [N, size, size, c], one image at a time in a while loop. */
   @SuppressWarnings("unchecked")
-  private static Operand<TFloat32> preprocessBatch(Graph g, Ops tf, Operand<TString> images, Preprocessing pre, int c) {
+  private static Operand<TFloat32> preprocessBatch(Graph g, Ops tf, Operand<TString> images, Preprocessing pre, int c,
+      long maxPixels) {
     int s = pre.inputSize();
     Ops pt = tf.withSubScope("preprocess");
     Operand<TInt32> n = pt.reshape(pt.shape(images), pt.constant(new int[0]));
     Operand<TInt32> elementShape = pt.constant(new int[] {s, s, c});
     Operand<TType> list0 = pt.tensorListReserve(elementShape, n, TFloat32.class);
     Output<?>[] outs;
-    try (ConcreteFunction decodeJpeg = decodeFunction(true);
-        ConcreteFunction decodeOther = decodeFunction(false)) {
+    try (ConcreteFunction decodeJpeg = decodeFunction(true, maxPixels);
+        ConcreteFunction decodeOther = decodeFunction(false, maxPixels)) {
       g.attachFunction(decodeJpeg);
       g.attachFunction(decodeOther);
       outs = g.whileLoop(
@@ -181,14 +186,22 @@ final class ServingGraph {
    * with the accurate integer DCT (as PIL / libjpeg's default); the other takes PNG, GIF, BMP and first
    * asserts that the bytes are one of those, naming the image's position in the batch. (The check lives
    * in the function because control dependencies inside a C-API while body break the loop's copy.)
+   * Both first read the image's width and height from its header and assert that width × height is at
+   * most {@code maxPixels}; the decode depends on that assertion, so a decompression bomb is refused
+   * before anything is allocated for its pixels.
    */
-  private static ConcreteFunction decodeFunction(boolean jpeg) {
+  private static ConcreteFunction decodeFunction(boolean jpeg, long maxPixels) {
     return ConcreteFunction.create(t -> {
       Placeholder<TString> p = t.placeholder(TString.class, Placeholder.shape(Shape.scalar()));
       Placeholder<TInt32> index = t.placeholder(TInt32.class, Placeholder.shape(Shape.scalar()));
       Operand<TUint8> img;
       if (jpeg) {
-        img = t.image.decodeJpeg(p, DecodeJpeg.channels(3L), DecodeJpeg.dctMethod("INTEGER_ACCURATE"));
+        // ExtractJpegShape parses the markers up to the frame header (libjpeg's jpeg_read_header), no pixels.
+        Operand<TInt32> hwc = t.image.extractJpegShape(p);
+        Op small = pixelLimit(t, index, t.dtypes.cast(dim(t, hwc, 1), TInt64.class),
+            t.dtypes.cast(dim(t, hwc, 0), TInt64.class), maxPixels);
+        img = t.withControlDependencies(List.of(small))
+            .image.decodeJpeg(p, DecodeJpeg.channels(3L), DecodeJpeg.dctMethod("INTEGER_ACCURATE"));
       } else {
         Operand<TInt32> zero = t.constant(0);
         Operand<TString> head4 = t.strings.substr(p, zero, t.constant(4));
@@ -199,12 +212,64 @@ final class ServingGraph {
         Operand<TString> msg = t.strings.stringFormat(List.of(index),
             StringFormat.template("image_bytes[{}] is not a JPEG, PNG, GIF or BMP file"), StringFormat.placeholder("{}"));
         Op check = t.assertThat(known, List.of(msg));
-        img = t.withControlDependencies(List.of(check))
+        Op small = headerPixelLimit(t, p, index, maxPixels);
+        img = t.withControlDependencies(List.of(check, small))
             .image.decodeImage(p, TUint8.class, DecodeImage.channels(3L), DecodeImage.expandAnimations(false));
       }
       return Signature.builder().key(jpeg ? "rest_tf_decode_jpeg" : "rest_tf_decode_image")
           .input("contents", p).input("index", index).output("image", img).build();
     });
+  }
+
+  /**
+   * Asserts width × height <= maxPixels for a PNG, GIF or BMP, reading the dimensions from the header
+   * bytes: PNG IHDR (big-endian uint32 at 16, 20), GIF logical screen (little-endian uint16 at 6, 8), BMP
+   * info header (little-endian int32 at 18, 22; negative height means top-down). Other bytes pass with 0
+   * pixels (the format assertion refuses them); the bytes are padded with zeros so a header cut short
+   * reads as 0 and is left to the decoder's own error.
+   */
+  private static Op headerPixelLimit(Ops t, Operand<TString> p, Operand<TInt32> index, long maxPixels) {
+    Operand<TString> padded = t.strings.join(List.of(p,
+        t.constant(StandardCharsets.ISO_8859_1, new String(new char[HEADER_BYTES]))));
+    Operand<TInt32> zero = t.constant(0);
+    Operand<TBool> isPng = t.math.equal(t.strings.substr(p, zero, t.constant(4)),
+        t.constant(StandardCharsets.ISO_8859_1, new String(PNG_MAGIC, StandardCharsets.ISO_8859_1)));
+    Operand<TBool> isGif = t.math.equal(t.strings.substr(p, zero, t.constant(4)), t.constant("GIF8"));
+    Operand<TBool> isBmp = t.math.equal(t.strings.substr(p, zero, t.constant(2)), t.constant("BM"));
+    Operand<TInt64> none = t.constant(0L);
+    Operand<TInt64> w = t.select(isPng, unsigned(t, padded, 16, 4, true),
+        t.select(isGif, unsigned(t, padded, 6, 2, false), t.select(isBmp, bmpDim(t, padded, 18), none)));
+    Operand<TInt64> h = t.select(isPng, unsigned(t, padded, 20, 4, true),
+        t.select(isGif, unsigned(t, padded, 8, 2, false), t.select(isBmp, bmpDim(t, padded, 22), none)));
+    return pixelLimit(t, index, w, h, maxPixels);
+  }
+
+  /** Zero bytes appended before reading header fields (the furthest field ends at byte 26). */
+  private static final int HEADER_BYTES = 32;
+
+  /** The unsigned integer of {@code n} bytes at {@code offset}, as int64. */
+  private static Operand<TInt64> unsigned(Ops t, Operand<TString> bytes, int offset, int n, boolean bigEndian) {
+    Operand<TUint8> raw = t.io.decodeRaw(t.strings.substr(bytes, t.constant(offset), t.constant(n)), TUint8.class);
+    long[] weights = new long[n];
+    for (int k = 0; k < n; k++) weights[k] = 1L << (8 * (bigEndian ? n - 1 - k : k));
+    Operand<TInt64> v = t.math.mul(t.dtypes.cast(raw, TInt64.class), t.constant(weights));
+    return t.reduceSum(v, t.constant(0));
+  }
+
+  /** |int32| little-endian at {@code offset} (BMP dimensions are signed). */
+  private static Operand<TInt64> bmpDim(Ops t, Operand<TString> bytes, int offset) {
+    Operand<TInt64> u = unsigned(t, bytes, offset, 4, false);
+    Operand<TInt64> signed = t.select(t.math.greaterEqual(u, t.constant(1L << 31)), t.math.sub(u, t.constant(1L << 32)), u);
+    return t.math.abs(signed);
+  }
+
+  /** Asserts width × height <= maxPixels, naming the image's position and the figures. */
+  private static Op pixelLimit(Ops t, Operand<TInt32> index, Operand<TInt64> w, Operand<TInt64> h, long maxPixels) {
+    Operand<TInt64> pixels = t.math.mul(w, h);
+    Operand<TString> msg = t.strings.stringFormat(List.of(index, w, h, pixels, t.constant(maxPixels)),
+        StringFormat.template("image_bytes[{}]: {}x{} = {} pixels exceeds the limit of {} pixels (max_pixels)"),
+        StringFormat.placeholder("{}"));
+    return t.assertThat(t.math.lessEqual(pixels, t.constant(maxPixels)), List.of(msg));
   }
 
   /** One encoded image → float32 [size, size, c], exactly the official evaluation transform. */
