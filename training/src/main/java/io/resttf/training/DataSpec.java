@@ -9,6 +9,7 @@ import io.resttf.training.data.Dataset;
 import io.resttf.training.data.FashionMnistDataset;
 import io.resttf.training.data.ImageFolder;
 import io.resttf.training.data.ImagePipeline;
+import io.resttf.util.ImageHeader;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -22,10 +23,24 @@ import java.util.List;
  *                      an image folder's evenly spaced over its (class-sorted) images
  * @param valSplit      image folders without a val/ folder: fraction held out per class (0 = none)
  * @param preprocessing the model's evaluation preprocessing (training crops to the same size)
+ * @param maxPixels     image folders: a file whose header declares more pixels (width × height) is refused
+ *                      before decoding (default {@link ImageHeader#DEFAULT_MAX_PIXELS})
  */
-public record DataSpec(String kind, String path, int limit, double valSplit, Preprocessing preprocessing) {
+public record DataSpec(String kind, String path, int limit, double valSplit, Preprocessing preprocessing, long maxPixels) {
   public static final String FASHION_MNIST = "fashion-mnist";
   public static final String IMAGE_FOLDER = "image-folder";
+
+  public DataSpec {
+    ImageHeader.requireValidLimit(maxPixels);
+  }
+
+  public DataSpec(String kind, String path, int limit, double valSplit, Preprocessing preprocessing) {
+    this(kind, path, limit, valSplit, preprocessing, ImageHeader.DEFAULT_MAX_PIXELS);
+  }
+
+  public DataSpec withMaxPixels(long m) {
+    return new DataSpec(kind, path, limit, valSplit, preprocessing, m);
+  }
 
   /** Fashion-MNIST (train split to train on, test split to validate) with the official preprocessing. */
   public static DataSpec fashionMnist(int limit) {
@@ -60,7 +75,7 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
             "Fashion-MNIST: train split (" + (limit > 0 ? "first " + limit : "60000") + "), test split for validation");
       }
       case IMAGE_FOLDER -> {
-        ImageFolder.Split s = ImageFolder.open(Path.of(path), inChans, valSplit, seed);
+        ImageFolder.Split s = ImageFolder.open(Path.of(path), inChans, valSplit, seed, maxPixels);
         Dataset train = limited(s.train(), limit);
         Dataset val = s.val() == null ? null : limited(s.val(), limit);
         return new Data(train, val, pipeline, s.layout());
@@ -76,6 +91,11 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
    * classes). The same datasets {@link #open} trains and validates on.
    */
   public static Dataset evaluationSet(String data, String split, int limit, int inChans) {
+    return evaluationSet(data, split, limit, inChans, ImageHeader.DEFAULT_MAX_PIXELS);
+  }
+
+  /** As {@link #evaluationSet(String, String, int, int)}, refusing images of more than {@code maxPixels} pixels. */
+  public static Dataset evaluationSet(String data, String split, int limit, int inChans, long maxPixels) {
     if (FASHION_MNIST.equals(data)) {
       FashionMnist.Split s = switch (split) {
         case "auto", "test", "val" -> FashionMnist.Split.TEST;
@@ -85,7 +105,7 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
       return FashionMnistDataset.load(s, limit);
     }
     Path dir = Path.of(data);
-    ImageFolder.Split s = ImageFolder.open(dir, inChans, 0, 0);
+    ImageFolder.Split s = ImageFolder.open(dir, inChans, 0, 0, maxPixels);
     boolean layout = java.nio.file.Files.isDirectory(dir.resolve("train"));
     Dataset ds = switch (split) {
       case "auto" -> s.val() != null ? s.val() : s.train();
@@ -149,6 +169,7 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
     n.put("limit", limit);
     n.put("val_split", valSplit);
     n.set("preprocessing", preprocessing.toJsonNode(TrainOptions.JSON));
+    n.put("max_pixels", maxPixels);
     return n;
   }
 
@@ -156,6 +177,7 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
     if (n == null || !n.isObject() || !n.hasNonNull("kind")) throw new BadInputException(source + ": no data description");
     return new DataSpec(n.get("kind").asText(), n.hasNonNull("path") ? n.get("path").asText() : null,
         n.path("limit").asInt(0), n.path("val_split").asDouble(0),
-        Preprocessing.fromJson(n.get("preprocessing"), source));
+        Preprocessing.fromJson(n.get("preprocessing"), source),
+        n.path("max_pixels").canConvertToLong() ? n.get("max_pixels").asLong() : ImageHeader.DEFAULT_MAX_PIXELS);
   }
 }

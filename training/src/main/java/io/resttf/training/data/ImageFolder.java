@@ -1,6 +1,7 @@
 package io.resttf.training.data;
 
 import io.resttf.tensor.BadInputException;
+import io.resttf.util.ImageHeader;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.io.IOException;
@@ -32,12 +33,14 @@ public final class ImageFolder implements Dataset {
   private final List<Path> files;
   private final int[] labels;
   private final int channels;
+  private final long maxPixels;
 
-  private ImageFolder(List<String> classes, List<Path> files, int[] labels, int channels) {
+  private ImageFolder(List<String> classes, List<Path> files, int[] labels, int channels, long maxPixels) {
     this.classes = List.copyOf(classes);
     this.files = List.copyOf(files);
     this.labels = labels;
     this.channels = channels;
+    this.maxPixels = maxPixels;
   }
 
   /** A train and (possibly absent) validation dataset, and how they were found. */
@@ -51,20 +54,29 @@ public final class ImageFolder implements Dataset {
    * @throws BadInputException for a missing, unreadable or empty folder, or a class folder without images
    */
   public static Split open(Path dir, int channels, double valFraction, long seed) {
+    return open(dir, channels, valFraction, seed, ImageHeader.DEFAULT_MAX_PIXELS);
+  }
+
+  /**
+   * As {@link #open(Path, int, double, long)}; an image whose header declares more than {@code maxPixels}
+   * pixels fails to decode (a {@link DecodeException} naming it) without being decoded.
+   */
+  public static Split open(Path dir, int channels, double valFraction, long seed, long maxPixels) {
+    ImageHeader.requireValidLimit(maxPixels);
     requireDirectory(dir);
     Path train = dir.resolve("train");
     if (Files.isDirectory(train)) {
-      ImageFolder t = scan(train, null, channels);
+      ImageFolder t = scan(train, null, channels, maxPixels);
       for (String v : VAL_NAMES) {
         Path val = dir.resolve(v);
         if (Files.isDirectory(val)) {
-          ImageFolder vf = scan(val, t.classes, channels);
+          ImageFolder vf = scan(val, t.classes, channels, maxPixels);
           return new Split(t, vf, "train/ + " + v + "/");
         }
       }
       return new Split(t, null, "train/ (no validation folder)");
     }
-    ImageFolder all = scan(dir, null, channels);
+    ImageFolder all = scan(dir, null, channels, maxPixels);
     if (!(valFraction > 0)) return new Split(all, null, "all images for training (no validation)");
     if (valFraction >= 1) throw new BadInputException("--val-split must be in [0, 1), got " + valFraction);
     // per class: shuffle (seeded) and hold out round(fraction · n) images, at least one if the class has two
@@ -96,8 +108,8 @@ public final class ImageFolder implements Dataset {
         vl.add(c);
       }
     }
-    ImageFolder t = new ImageFolder(all.classes, tf, tl.stream().mapToInt(Integer::intValue).toArray(), channels);
-    ImageFolder v = new ImageFolder(all.classes, vf, vl.stream().mapToInt(Integer::intValue).toArray(), channels);
+    ImageFolder t = new ImageFolder(all.classes, tf, tl.stream().mapToInt(Integer::intValue).toArray(), channels, maxPixels);
+    ImageFolder v = new ImageFolder(all.classes, vf, vl.stream().mapToInt(Integer::intValue).toArray(), channels, maxPixels);
     return new Split(t, v, String.format(Locale.ROOT, "one folder per class, %.0f%% held out for validation", 100 * valFraction));
   }
 
@@ -108,7 +120,7 @@ public final class ImageFolder implements Dataset {
   }
 
   /** Scans {@code root}/CLASS/*; with {@code classes} given (a validation set), folders must be among them. */
-  static ImageFolder scan(Path root, List<String> knownClasses, int channels) {
+  static ImageFolder scan(Path root, List<String> knownClasses, int channels, long maxPixels) {
     requireDirectory(root);
     List<Path> classDirs = list(root).stream().filter(Files::isDirectory).filter(p -> !hidden(p))
         .sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
@@ -139,7 +151,7 @@ public final class ImageFolder implements Dataset {
         labels.add(label);
       }
     }
-    return new ImageFolder(classes, files, labels.stream().mapToInt(Integer::intValue).toArray(), channels);
+    return new ImageFolder(classes, files, labels.stream().mapToInt(Integer::intValue).toArray(), channels, maxPixels);
   }
 
   private static List<Path> list(Path dir) {
@@ -192,11 +204,24 @@ public final class ImageFolder implements Dataset {
 
   @Override
   public Image image(int i) throws DecodeException {
-    return decode(files.get(i), channels);
+    return decode(files.get(i), channels, maxPixels);
   }
 
-  /** Decodes an image file to {@code channels} channels (alpha dropped, palette resolved). */
+  /** Decodes an image file to {@code channels} channels (alpha dropped, palette resolved), up to 40 MP. */
   public static Image decode(Path file, int channels) throws DecodeException {
+    return decode(file, channels, ImageHeader.DEFAULT_MAX_PIXELS);
+  }
+
+  /**
+   * Decodes an image file to {@code channels} channels; one whose header declares more than
+   * {@code maxPixels} pixels is refused before decoding ("FILE: W×H = 400 MP exceeds the limit of 40 MP").
+   */
+  public static Image decode(Path file, int channels, long maxPixels) throws DecodeException {
+    try {
+      ImageHeader.check(file, maxPixels);
+    } catch (BadInputException e) {
+      throw new DecodeException(e.getMessage());
+    }
     BufferedImage img;
     try {
       img = ImageIO.read(file.toFile());

@@ -101,4 +101,25 @@ class ImageFolderTest {
     assertEquals(3, ok.channels());
     assertEquals(8, ok.width());
   }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void bigPngIsRefusedPerImageBeforeDecoding(@TempDir Path tmp) throws Exception {
+    png(tmp.resolve("a/ok.png"), 1);
+    png(tmp.resolve("b/ok.png"), 2);
+    Files.createDirectories(tmp.resolve("b"));
+    Files.write(tmp.resolve("b/big.png"), io.resttf.testing.TestImages.bigPng(20000, 20000));
+    ImageFolder f = ImageFolder.open(tmp, 3, 0, 0).train();
+    int big = f.file(1).getFileName().toString().equals("big.png") ? 1 : 2;
+    Dataset.DecodeException e = assertThrows(Dataset.DecodeException.class, () -> f.image(big));
+    assertEquals(f.file(big) + ": 20000×20000 = 400 MP exceeds the limit of 40 MP (--max-pixels)", e.getMessage());
+    assertEquals(8, f.image(0).width());
+    // a lower limit refuses the small images too; the data spec carries the limit through run.json
+    ImageFolder strict = ImageFolder.open(tmp, 3, 0, 0, 10).train();
+    Dataset.DecodeException s = assertThrows(Dataset.DecodeException.class, () -> strict.image(0));
+    assertTrue(s.getMessage().endsWith("exceeds the limit of 10 pixels (--max-pixels)"), s.getMessage());
+    io.resttf.training.DataSpec spec = io.resttf.training.DataSpec.imageFolder(tmp, 0, 0, ImagePipeline.fashionMnist()).withMaxPixels(10);
+    assertEquals(10, io.resttf.training.DataSpec.fromJson(spec.toJsonNode(), "run.json").maxPixels());
+    assertThrows(io.resttf.tensor.BadInputException.class, () -> ImageFolder.open(tmp, 3, 0, 0, 0));
+  }
 }
