@@ -40,6 +40,8 @@ final class ClassifyCommand implements Callable<Integer> {
 
   @Mixin PrecisionOption precision;
 
+  @Mixin MaxPixelsOption maxPixels;
+
   @Override
   public Integer call() {
     if (topK < 1) throw new BadInputException("--top-k must be at least 1, got " + topK);
@@ -48,6 +50,7 @@ final class ClassifyCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     int failed = 0;
     try (RestClassifier c = RestClassifier.open(model.path(), null, precision.get())) {
+      if (maxPixels.given()) c.maxPixels(maxPixels.orElse(c.maxPixels()));
       int k = Math.min(topK, c.labels().size());
       for (int from = 0; from < images.size(); from += batch) {
         List<RestClassifier.ImageInput> inputs = new ArrayList<>();

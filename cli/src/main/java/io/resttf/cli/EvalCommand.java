@@ -1,6 +1,7 @@
 package io.resttf.cli;
 
 import io.resttf.serving.RestClassifier;
+import io.resttf.util.ImageHeader;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.training.DataSpec;
@@ -53,6 +54,8 @@ final class EvalCommand implements Callable<Integer> {
 
   @Mixin PrecisionOption precision;
 
+  @Mixin MaxPixelsOption maxPixels;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
@@ -63,7 +66,8 @@ final class EvalCommand implements Callable<Integer> {
       List<String> labels = cl.labels();
       int classes = cl.config().numClasses();
       if (classes < 1) throw new BadInputException(dir + ": the model has no classification head");
-      Dataset images = DataSpec.evaluationSet(data, split, limit == null ? 0 : limit, cl.config().inChans());
+      Dataset images = DataSpec.evaluationSet(data, split, limit == null ? 0 : limit, cl.config().inChans(),
+          maxPixels.orElse(ImageHeader.DEFAULT_MAX_PIXELS));
       int n = images.size();
       if (n == 0) throw new BadInputException(data + ": no images to evaluate");
       int[] map = labelMap(images.classes(), labels, out);

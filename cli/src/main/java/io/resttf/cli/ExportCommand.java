@@ -60,6 +60,10 @@ final class ExportCommand implements Callable<Integer> {
   @Option(names = "--image-size", paramLabel = "S", description = "crop size of classify_images (default 224)")
   Integer imageSize;
 
+  @Option(names = "--max-pixels", paramLabel = "N",
+      description = "classify_images refuses images larger than N pixels (width × height, from the header; default 40000000)")
+  Long maxPixels;
+
   @Option(names = "--force", description = "replace an existing version")
   boolean force;
 
@@ -101,6 +105,7 @@ final class ExportCommand implements Callable<Integer> {
       }
     }
     if (model != null && model.variant != null) meta = meta.withVariant(model.variant);
+    if (maxPixels != null) meta = meta.withMaxPixels(maxPixels);
     if (imageSize != null) meta = meta.withPreprocessing(Preprocessing.imagenet(config.inChans()).withSize(imageSize));
     SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force);
     if (version != null) opts = opts.withVersion(version);

@@ -8,6 +8,7 @@ import io.resttf.training.DataSpec;
 import io.resttf.training.ModelSource;
 import io.resttf.training.TrainOptions;
 import io.resttf.training.Trainer;
+import io.resttf.util.ImageHeader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -71,6 +72,8 @@ final class TrainCommand implements Callable<Integer> {
   Path resume;
 
   @Mixin TrainOptionsMixin trainOptions;
+
+  @Mixin MaxPixelsOption maxPixels;
 
   @Option(names = "--val-split", order = 40, paramLabel = "F", description = "image folder without val/: fraction held out (default 0.1)")
   Double valSplit;
@@ -167,7 +170,8 @@ final class TrainCommand implements Callable<Integer> {
       pre = Preprocessing.imagenet(inChans == 0 ? 3 : inChans);
     }
     if (size != null) pre = pre.withSize(size);
-    return DataSpec.imageFolder(Path.of(data), valSplit != null ? valSplit : 0.1, lim, pre);
+    return DataSpec.imageFolder(Path.of(data), valSplit != null ? valSplit : 0.1, lim, pre)
+        .withMaxPixels(maxPixels.orElse(ImageHeader.DEFAULT_MAX_PIXELS));
   }
 
   private String initSource() {
