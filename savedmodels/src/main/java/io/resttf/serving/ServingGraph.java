@@ -212,8 +212,10 @@ final class ServingGraph {
         Operand<TString> msg = t.strings.stringFormat(List.of(index),
             StringFormat.template("image_bytes[{}] is not a JPEG, PNG, GIF or BMP file"), StringFormat.placeholder("{}"));
         Op check = t.assertThat(known, List.of(msg));
-        Op small = headerPixelLimit(t, p, index, maxPixels);
-        img = t.withControlDependencies(List.of(check, small))
+        // The header is read only once the format assertion passed: nothing else of this function is
+        // running when it fails, so TF reports that assertion, not the cancellation of a parallel op.
+        Op small = headerPixelLimit(t.withControlDependencies(List.of(check)), p, index, maxPixels);
+        img = t.withControlDependencies(List.of(small))
             .image.decodeImage(p, TUint8.class, DecodeImage.channels(3L), DecodeImage.expandAnimations(false));
       }
       return Signature.builder().key(jpeg ? "rest_tf_decode_jpeg" : "rest_tf_decode_image")
