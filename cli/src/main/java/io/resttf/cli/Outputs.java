@@ -56,7 +56,7 @@ final class Outputs {
     } catch (FileAlreadyExistsException e) {
       throw new BadInputException(dir + ": exists and is not a directory");
     } catch (IOException e) {
-      throw new BadInputException(dir + ": cannot create the output directory (" + e.getMessage() + ")");
+      throw new BadInputException(dir + ": cannot create the output directory (" + io.resttf.util.ErrorText.reason(e) + ")");
     }
     return new Outputs(dir, out);
   }
