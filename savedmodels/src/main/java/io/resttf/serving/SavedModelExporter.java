@@ -137,7 +137,6 @@ public final class SavedModelExporter {
       throw new BadInputException(modelDir + " exists and is not a directory");
     }
     Result result;
-    boolean created = !Files.exists(modelDir);
     try {
       Files.createDirectories(modelDir);
       try (ModelLock lock = ModelLock.acquire(modelDir)) {
@@ -165,21 +164,8 @@ public final class SavedModelExporter {
       return new Result(result.name(), result.version(), result.versionDir(), result.modelJson(), modelsConfig,
           result.signatures(), result.replaced());
     } catch (IOException e) {
-      if (created) deleteIfEmpty(modelDir);
       throw new UncheckedIOException("export of " + name + " to " + modelDir + " failed: "
           + ErrorText.describe(modelDir, e), e);
-    } catch (RuntimeException e) {
-      // a first export that failed leaves no empty model directory behind (the lock file is already gone)
-      if (created) deleteIfEmpty(modelDir);
-      throw e;
-    }
-  }
-
-  private static void deleteIfEmpty(Path dir) {
-    try {
-      Files.deleteIfExists(dir);
-    } catch (IOException ignored) {
-      // not empty (another export wrote into it meanwhile) or not ours to remove: keep it
     }
   }
 
