@@ -4,6 +4,7 @@ import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.serving.ExportMetadata;
+import io.resttf.serving.NonFiniteWeights;
 import io.resttf.serving.SavedModelExporter;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -57,6 +58,10 @@ final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--force", description = "replace DIR if it exists")
   boolean force;
 
+  @Option(names = "--allow-nonfinite", description = "convert weights that hold NaN or infinite values (refused by default)")
+  boolean allowNonFinite;
+
+
   @Override
   public Integer call() {
     PrintWriter o = spec.commandLine().getOut();
@@ -68,10 +73,13 @@ final class ConvertCommand implements Callable<Integer> {
     Conversion.Request request = new Conversion.Request(checkpoint, config, ema.get(), dropP, allowP);
     Conversion c = WeightsFiles.reading(checkpoint, progress -> Conversion.load(request, progress));
     try (RestModel m = c.model()) {
+      // refused before anything is written: the checkpoint and its SavedModel would hold them
+      java.util.Map<String, io.resttf.tensor.HostTensor> weights = m.stateDict();
+      if (!allowNonFinite) NonFiniteWeights.refuse(weights, "(--allow-nonfinite converts them anyway)");
       // the same directory also gets a SavedModel (saved_model/1/...), through the export code
       c.writeTfCheckpoint(out, force, tmp -> new SavedModelExporter(tmp).export(SAVED_MODEL, m.config(),
-          m.stateDict(), ExportMetadata.forCheckpoint(checkpoint),
-          SavedModelExporter.Options.DEFAULT.withVersion(1)));
+          weights, ExportMetadata.forCheckpoint(checkpoint),
+          SavedModelExporter.Options.DEFAULT.withVersion(1).withAllowNonFinite(allowNonFinite)));
       o.println("source:   " + checkpoint + " (" + c.weights().format() + ", " + c.weights().wrapper() + ")");
       o.println("model:    " + (c.detection() != null ? c.detection().describe() + " (detected)" : model.describe()));
       o.printf("loaded:   %d tensors, %,d parameters%n", c.report().loaded(), m.network().params().numParameters());

@@ -6,6 +6,7 @@ import io.resttf.model.RestModel;
 import io.resttf.serving.ExportMetadata;
 import io.resttf.model.ModelLocation;
 import io.resttf.model.Preprocessing;
+import io.resttf.serving.NonFiniteWeights;
 import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
@@ -67,6 +68,10 @@ final class ExportCommand implements Callable<Integer> {
   @Option(names = "--force", description = "replace an existing version")
   boolean force;
 
+  @Option(names = "--allow-nonfinite", description = "export weights that hold NaN or infinite values (refused by default)")
+  boolean allowNonFinite;
+
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -107,7 +112,8 @@ final class ExportCommand implements Callable<Integer> {
     if (model != null && model.variant != null) meta = meta.withVariant(model.variant);
     if (maxPixels != null) meta = meta.withMaxPixels(maxPixels);
     if (imageSize != null) meta = meta.withPreprocessing(Preprocessing.imagenet(config.inChans()).withSize(imageSize));
-    SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force);
+    if (!allowNonFinite) NonFiniteWeights.refuse(stateDict, "(--allow-nonfinite exports them anyway)");
+    SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite);
     if (version != null) opts = opts.withVersion(version);
     SavedModelExporter.Result r = new SavedModelExporter(base != null ? base : Home.savedModels()).export(name, config, stateDict, meta, opts);
     out.println("exported: " + r.versionDir() + (r.replaced() ? " (replaced)" : ""));

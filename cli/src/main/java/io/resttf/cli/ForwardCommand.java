@@ -88,6 +88,7 @@ final class ForwardCommand implements Callable<Integer> {
     }
     for (int s = 0; s < result.stages().size(); s++) files.write("stage" + (s + 1), result.stages().get(s));
     if (result.logits() != null) printTop1(out, result.logits());
+    files.warnNonFinite(spec.commandLine().getErr());
     return Main.OK;
   }
 

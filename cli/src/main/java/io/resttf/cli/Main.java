@@ -1,6 +1,9 @@
 package io.resttf.cli;
 
 import io.resttf.tensor.BadInputException;
+import io.resttf.util.ErrorText;
+import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -77,6 +80,12 @@ public final class Main implements Callable<Integer> {
     cl.setCaseInsensitiveEnumValuesAllowed(true);
     cl.setUsageHelpAutoWidth(true);
     cl.setParameterExceptionHandler((ex, args) -> {
+      if (asksForHelp(args)) {
+        // picocli validates required options and argument groups before it looks at --help
+        ex.getCommandLine().usage(ex.getCommandLine().getOut());
+        ex.getCommandLine().getOut().flush();
+        return OK;
+      }
       PrintWriter w = ex.getCommandLine().getErr();
       String verb = ex.getCommandLine().getCommandSpec().qualifiedName();
       w.println("rest-tf: " + oneLine(stripErrorPrefix(ex.getMessage())) + " (see '" + verb + " --help')");
@@ -88,6 +97,15 @@ public final class Main implements Callable<Integer> {
     return cl;
   }
 
+  /** Whether a command line asks for help ({@code -h} or {@code --help} before any {@code --}). */
+  static boolean asksForHelp(String[] args) {
+    for (String a : args) {
+      if (a.equals("--")) return false;
+      if (a.equals("-h") || a.equals("--help")) return true;
+    }
+    return false;
+  }
+
   /** Prints the one-line error for {@code t} and returns its exit code. */
   static int report(PrintWriter err, Throwable t) {
     while (t instanceof CommandLine.ExecutionException && t.getCause() != null) t = t.getCause();
@@ -97,6 +115,18 @@ public final class Main implements Callable<Integer> {
     if (bad != null) {
       code = BAD_INPUT;
       message = bad.getMessage();
+    } else if (fileSystemFailure(t) != null) {
+      // the OS said no (permission denied, read-only file system, no space left): the user can fix it
+      code = BAD_INPUT;
+      IOException io = fileSystemFailure(t);
+      String reason = ErrorText.reason(io);
+      message = t == io ? ErrorText.describe("file", io) : String.valueOf(t.getMessage());
+      if (!message.toLowerCase(java.util.Locale.ROOT).contains(reason.toLowerCase(java.util.Locale.ROOT))) {
+        message += " (" + reason + ")";
+      }
+    } else if (ErrorText.osReason(t.getMessage()) != null && isTensorFlow(t)) {
+      code = BAD_INPUT;
+      message = ErrorText.tensorFlow(t.getMessage());
     } else if (t instanceof OutOfMemoryError) {
       code = FAILURE;
       message = "out of memory (" + (t.getMessage() == null ? "Java heap" : t.getMessage())
@@ -122,10 +152,23 @@ public final class Main implements Callable<Integer> {
 
   private static String describe(Throwable t) {
     String m = t.getMessage();
-    if (m == null || m.isBlank()) return t.getClass().getSimpleName();
-    // TF's exceptions carry the native status text; its class name says what kind of failure it was.
-    if (t.getClass().getName().startsWith("org.tensorflow")) return t.getClass().getSimpleName() + ": " + m;
+    // TF's exceptions carry the native status text: translated, without node names and hints
+    if (isTensorFlow(t)) return "TensorFlow: " + ErrorText.tensorFlow(m);
+    if (m == null || m.isBlank()) return "internal error (" + t.getClass().getSimpleName() + ")";
     return m;
+  }
+
+  private static boolean isTensorFlow(Throwable t) {
+    return t.getClass().getName().startsWith("org.tensorflow");
+  }
+
+  /** The file-system failure (an IOException the OS reported) in {@code t}'s cause chain, or null. */
+  static IOException fileSystemFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof FileSystemException f) return f;
+      if (c instanceof IOException io && ErrorText.osReason(io.getMessage()) != null) return io;
+    }
+    return null;
   }
 
   static String oneLine(String s) {

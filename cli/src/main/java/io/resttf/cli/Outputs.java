@@ -1,6 +1,9 @@
 package io.resttf.cli;
 
 import io.resttf.convert.tensorfile.Npy;
+import io.resttf.serving.NonFiniteWeights;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import java.io.IOException;
@@ -30,6 +33,8 @@ final class Outputs {
 
   private final Path dir;
   private final PrintWriter out;
+  /** Outputs written that hold NaN or infinite values, and how many. */
+  private final Map<String, Long> nonFinite = new LinkedHashMap<>();
 
   private Outputs(Path dir, PrintWriter out) {
     this.dir = dir;
@@ -51,7 +56,7 @@ final class Outputs {
     } catch (FileAlreadyExistsException e) {
       throw new BadInputException(dir + ": exists and is not a directory");
     } catch (IOException e) {
-      throw new BadInputException(dir + ": cannot create the output directory (" + e.getMessage() + ")");
+      throw new BadInputException(dir + ": cannot create the output directory (" + io.resttf.util.ErrorText.reason(e) + ")");
     }
     return new Outputs(dir, out);
   }
@@ -60,8 +65,21 @@ final class Outputs {
   Path write(String name, HostTensor t) {
     Path file = dir.resolve(name + ".npy");
     Npy.write(file, t);
+    long bad = NonFiniteWeights.count(t);
+    if (bad > 0) nonFinite.put(name, bad);
     out.printf("%-12s %s%n", name + ".npy", t.shapeString());
     return file;
+  }
+
+  /**
+   * One warning line on {@code err} when an output written holds NaN or infinite values (the weights or
+   * the input hold some, or the model overflowed); nothing otherwise.
+   */
+  void warnNonFinite(PrintWriter err) {
+    if (nonFinite.isEmpty()) return;
+    err.println("rest-tf: warning: outputs hold NaN or infinite values: " + NonFiniteWeights.describe(nonFinite)
+        + " (non-finite weights or input?)");
+    err.flush();
   }
 
   Path dir() {

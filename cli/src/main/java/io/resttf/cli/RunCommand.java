@@ -78,7 +78,10 @@ final class RunCommand implements Callable<Integer> {
       Map<String, Tensor> feeds = new LinkedHashMap<>();
       try {
         for (Map.Entry<String, Path> e : inputs.entrySet()) {
-          feeds.put(e.getKey(), toTensor(Npy.read(e.getValue()), sig.getInputs().get(e.getKey()).dataType, e.getValue()));
+          Signature.TensorDescription expected = sig.getInputs().get(e.getKey());
+          HostTensor value = Npy.read(e.getValue());
+          checkInput(e.getKey(), e.getValue(), value, expected);
+          feeds.put(e.getKey(), toTensor(value, expected.dataType, e.getValue()));
         }
         try (Result r = fn.call(feeds)) {
           Outputs files = outDir.open(out);
@@ -91,21 +94,60 @@ final class RunCommand implements Callable<Integer> {
               try {
                 Files.write(files.dir().resolve(name + ".txt"), lines);
               } catch (IOException ex) {
-                throw new BadInputException(files.dir() + ": cannot write (" + ex.getMessage() + ")");
+                throw new BadInputException(files.dir() + ": cannot write (" + io.resttf.util.ErrorText.reason(ex) + ")");
               }
               out.println(name + ".txt  " + t.shape());
             } else {
               files.write(name, fromTensor(t));
             }
           }
+          files.warnNonFinite(spec.commandLine().getErr());
         }
-      } catch (org.tensorflow.exceptions.TensorFlowException e) {
-        throw new BadInputException("signature " + signature + " refused the inputs: " + e.getMessage().lines().findFirst().orElse(""));
+      } catch (org.tensorflow.exceptions.TensorFlowException | IllegalArgumentException e) {
+        throw new BadInputException("signature " + signature + " refused the inputs: "
+            + io.resttf.util.ErrorText.tensorFlow(e.getMessage()), e);
       } finally {
         feeds.values().forEach(Tensor::close);
       }
     }
     return Main.OK;
+  }
+
+  /**
+   * Refuses an input whose rank, known dimensions or kind (floating point vs integer) do not fit the
+   * signature, naming the input and what it expects (TF's own errors name neither).
+   */
+  static void checkInput(String name, Path file, HostTensor value, Signature.TensorDescription expected) {
+    String want = describe(expected);
+    boolean floatInput = expected.dataType == DataType.DT_FLOAT || expected.dataType == DataType.DT_DOUBLE;
+    boolean intInput = expected.dataType == DataType.DT_INT32 || expected.dataType == DataType.DT_INT64;
+    if ((floatInput && !value.isFloating()) || (intInput && value.isFloating())) {
+      throw new BadInputException("--input " + name + "=" + file + ": dtype " + value.dtype() + " does not fit input "
+          + name + ", which expects " + want);
+    }
+    if (expected.shape == null || expected.shape.isUnknown()) return;
+    long[] dims = expected.shape.asArray();
+    long[] got = value.shape();
+    boolean fits = dims.length == got.length;
+    for (int i = 0; fits && i < dims.length; i++) fits = dims[i] < 0 || dims[i] == got[i];
+    if (!fits) {
+      throw new BadInputException("--input " + name + "=" + file + ": shape " + value.shapeString() + " does not fit input "
+          + name + ", which expects " + want + " (-1: any size)");
+    }
+  }
+
+  /** "float32 [-1, 224, 224, 3]". */
+  static String describe(Signature.TensorDescription t) {
+    String type = switch (t.dataType) {
+      case DT_FLOAT -> "float32";
+      case DT_DOUBLE -> "float64";
+      case DT_INT32 -> "int32";
+      case DT_INT64 -> "int64";
+      case DT_STRING -> "string";
+      default -> t.dataType.name().replace("DT_", "").toLowerCase(java.util.Locale.ROOT);
+    };
+    if (t.shape == null || t.shape.isUnknown()) return type + " of any shape";
+    return type + " " + java.util.Arrays.toString(t.shape.asArray());
   }
 
   static Tensor toTensor(HostTensor h, DataType type, Path file) {

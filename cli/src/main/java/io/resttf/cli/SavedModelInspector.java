@@ -1,7 +1,7 @@
 package io.resttf.cli;
 
 import io.resttf.serving.SavedModelExporter;
-import io.resttf.tensor.BadInputException;
+import io.resttf.serving.SavedModelIntegrity;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,13 +16,9 @@ import org.tensorflow.proto.TensorShapeProto;
 final class SavedModelInspector {
   private SavedModelInspector() {}
 
+  /** Loads a SavedModel with tag serve after checking it is whole ({@link SavedModelIntegrity}). */
   static SavedModelBundle load(Path versionDir) {
-    try {
-      return SavedModelBundle.load(versionDir.toString(), "serve");
-    } catch (RuntimeException e) {
-      throw new BadInputException(versionDir + ": cannot load the SavedModel with tag serve ("
-          + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")");
-    }
+    return SavedModelIntegrity.load(versionDir, () -> SavedModelBundle.load(versionDir.toString(), "serve"));
   }
 
   /** Prints what a SavedModel version directory holds. */
@@ -31,6 +27,8 @@ final class SavedModelInspector {
       MetaGraphDef mg = b.metaGraphDef();
       out.println("savedmodel: " + v);
       out.println("tags:       " + mg.getMetaInfoDef().getTagsList());
+      // load() refused anything missing or unrestored, so reaching here means the files are whole
+      out.println("integrity:  valid (saved_model.pb, variables/ index and data shards readable, every variable restored)");
       for (Map.Entry<String, SignatureDef> e : mg.getSignatureDefMap().entrySet()) {
         out.println("signature " + e.getKey() + " (" + e.getValue().getMethodName() + ")");
         e.getValue().getInputsMap().forEach((n, t) -> out.println("  input   " + n + "  " + describe(t)));

@@ -73,7 +73,7 @@ public final class CheckpointFiles {
     } catch (NoSuchFileException e) {
       throw new BadInputException(file + ": no such file");
     } catch (IOException e) {
-      throw new BadInputException(file + ": cannot read (" + TorchCheckpoint.oneLine(e.getMessage()) + ")", e);
+      throw new BadInputException(file + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")", e);
     }
     if (head.length >= 4 && head[0] == 'P' && head[1] == 'K' && (head[2] == 3 || head[2] == 5)
         && (head[3] == 4 || head[3] == 6)) {
@@ -98,7 +98,7 @@ public final class CheckpointFiles {
     try {
       return Files.size(file);
     } catch (IOException e) {
-      throw new BadInputException(file + ": cannot read (" + TorchCheckpoint.oneLine(e.getMessage()) + ")", e);
+      throw new BadInputException(file + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")", e);
     }
   }
 }

@@ -126,7 +126,7 @@ public record Conversion(RestModel model, CheckpointFiles.LoadedWeights weights,
       }
       return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
     } catch (IOException e) {
-      throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
+      throw new BadInputException(file + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")", e);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -6,7 +6,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -320,15 +319,8 @@ public final class AtomicFiles {
     }
   }
 
-  /** The reason an I/O operation failed, for one-line messages: "no such file or directory", … */
+  /** The reason an I/O operation failed, for one-line messages: "no such file or directory", … ({@link ErrorText}). */
   public static String reason(IOException e) {
-    if (e instanceof NoSuchFileException) {
-      return "no such file or directory";
-    }
-    if (e instanceof AccessDeniedException) {
-      return "permission denied";
-    }
-    String msg = e.getMessage();
-    return e.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
+    return ErrorText.reason(e);
   }
 }

@@ -114,7 +114,7 @@ public record ExportMetadata(
     } catch (NoSuchFileException e) {
       throw new BadInputException(file + ": no such file");
     } catch (IOException e) {
-      throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
+      throw new BadInputException(file + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")", e);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -96,7 +96,7 @@ public final class RestClassifier implements AutoCloseable {
       } catch (NoSuchFileException e) {
         throw new BadInputException(file + ": no such file");
       } catch (IOException e) {
-        throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
+        throw new BadInputException(file + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")");
       }
     }
 
@@ -268,20 +268,17 @@ public final class RestClassifier implements AutoCloseable {
       metadata = SavedModelExporter.JSON.readTree(meta.toFile());
     } catch (IOException e) {
       throw new BadInputException(versionDir + ": not a rest-tf export (cannot read assets/"
-          + SavedModelExporter.METADATA_ASSET + ": " + e.getMessage() + ")");
+          + SavedModelExporter.METADATA_ASSET + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+              ? "not valid JSON: " + j.getOriginalMessage().replaceAll("\\s*\\(?(start marker )?at \\[Source.*", "")
+              : io.resttf.util.ErrorText.reason(e)) + ")");
     }
     if (metadata == null || !SavedModelExporter.FORMAT.equals(metadata.path("format").asText())) {
       throw new BadInputException(meta + ": not rest-tf export metadata");
     }
-    SavedModelBundle bundle;
-    try {
-      bundle = precision == Precision.FP32
-          ? SavedModelBundle.load(versionDir.toString(), TAG)
-          : SavedModelBundle.loader(versionDir.toString()).withTags(TAG)
-              .withConfigProto(precision.sessionConfig(null)).load();
-    } catch (TensorFlowException e) {
-      throw new BadInputException(versionDir + ": cannot load the SavedModel (" + firstLine(e.getMessage()) + ")", e);
-    }
+    SavedModelBundle bundle = SavedModelIntegrity.load(versionDir, () -> precision == Precision.FP32
+        ? SavedModelBundle.load(versionDir.toString(), TAG)
+        : SavedModelBundle.loader(versionDir.toString()).withTags(TAG)
+            .withConfigProto(precision.sessionConfig(null)).load());
     try {
       return new RestClassifier(versionDir, bundle, metadata, batching);
     } catch (RuntimeException e) {

@@ -11,6 +11,7 @@ import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.util.AtomicFiles;
+import io.resttf.util.ErrorText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -38,6 +39,7 @@ import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.TensorFlow;
+import org.tensorflow.exceptions.TensorFlowException;
 
 /**
  * Writes a model as a TF Serving SavedModel: {@code BASE/NAME/VERSION/} with {@code saved_model.pb},
@@ -76,16 +78,22 @@ public final class SavedModelExporter {
   /**
    * @param version the version to write (positive); null = one more than the highest present (1 if none)
    * @param force   replace the version if it exists
+   * @param allowNonFinite export weights that hold NaN or infinite values (refused by default: TF Serving
+   *     would serve NaN scores)
    */
-  public record Options(Long version, boolean force) {
-    public static final Options DEFAULT = new Options(null, false);
+  public record Options(Long version, boolean force, boolean allowNonFinite) {
+    public static final Options DEFAULT = new Options(null, false, false);
 
     public Options withVersion(long v) {
-      return new Options(v, force);
+      return new Options(v, force, allowNonFinite);
     }
 
     public Options withForce(boolean f) {
-      return new Options(version, f);
+      return new Options(version, f, allowNonFinite);
+    }
+
+    public Options withAllowNonFinite(boolean allow) {
+      return new Options(version, force, allow);
     }
   }
 
@@ -122,6 +130,7 @@ public final class SavedModelExporter {
     if (options.version() != null && options.version() < 1) {
       throw new BadInputException("version must be a positive integer, got " + options.version());
     }
+    if (!options.allowNonFinite()) NonFiniteWeights.refuse(stateDict, "(Options.withAllowNonFinite exports them anyway)");
     if (Files.exists(base) && !Files.isDirectory(base)) throw new BadInputException(base + " is not a directory");
     Path modelDir = base.resolve(name);
     if (Files.exists(modelDir) && !Files.isDirectory(modelDir)) {
@@ -155,7 +164,8 @@ public final class SavedModelExporter {
       return new Result(result.name(), result.version(), result.versionDir(), result.modelJson(), modelsConfig,
           result.signatures(), result.replaced());
     } catch (IOException e) {
-      throw new UncheckedIOException("export of " + name + " to " + modelDir + " failed: " + e.getMessage(), e);
+      throw new UncheckedIOException("export of " + name + " to " + modelDir + " failed: "
+          + ErrorText.describe(modelDir, e), e);
     }
   }
 
@@ -205,7 +215,16 @@ public final class SavedModelExporter {
         sigs = sg.signatures();
         SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withTags(ServingSignatures.TAG);
         for (Signature s : sigs) exporter.withFunction(session.function(s));
-        exporter.export();
+        try {
+          exporter.export();
+        } catch (TensorFlowException e) {
+          // e.g. "No space left on device; [[{{node save/Save}}]]; Hint: ..." → the OS reason, one line
+          String why = ErrorText.tensorFlow(e.getMessage());
+          if (ErrorText.osReason(e.getMessage()) != null) {
+            throw new BadInputException(dir + ": cannot write the SavedModel (" + why + ")", e);
+          }
+          throw new IllegalStateException("writing the SavedModel to " + dir + " failed: " + why, e);
+        }
       }
       Path assets = Files.createDirectories(dir.resolve("assets"));
       Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
@@ -302,7 +321,8 @@ public final class SavedModelExporter {
         return ModelsConfig.regenerate(base);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + base.resolve(ModelsConfig.FILE_NAME) + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + base.resolve(ModelsConfig.FILE_NAME) + ": "
+          + ErrorText.reason(e), e);
     }
   }
 
@@ -320,14 +340,22 @@ public final class SavedModelExporter {
 
   // ---- locking ----
 
-  /** An exclusive lock on a directory: in this JVM (ReentrantLock) and across processes (lock file). */
+  /**
+   * An exclusive lock on a directory: in this JVM (ReentrantLock) and across processes (lock file). The
+   * lock file is removed on release, so no export leaves one behind. Removal is safe against a process
+   * that opened the same file and waits for its lock: the holder first writes one byte into the file
+   * (files are created empty), then deletes it; whoever then acquires the lock on a non-empty file knows it
+   * is unlinked (or left by a process killed between the two steps) and retries on a fresh one.
+   */
   private static final class ModelLock implements AutoCloseable {
     private final ReentrantLock jvmLock;
+    private final Path file;
     private final FileChannel channel;
     private final FileLock fileLock;
 
-    private ModelLock(ReentrantLock jvmLock, FileChannel channel, FileLock fileLock) {
+    private ModelLock(ReentrantLock jvmLock, Path file, FileChannel channel, FileLock fileLock) {
       this.jvmLock = jvmLock;
+      this.file = file;
       this.channel = channel;
       this.fileLock = fileLock;
     }
@@ -335,13 +363,21 @@ public final class SavedModelExporter {
     static ModelLock acquire(Path dir) throws IOException {
       ReentrantLock l = JVM_LOCKS.computeIfAbsent(dir.toAbsolutePath().normalize(), k -> new ReentrantLock());
       l.lock();
+      Path file = dir.resolve(LOCK_FILE);
       try {
-        FileChannel ch = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        try {
-          return new ModelLock(l, ch, ch.lock());
-        } catch (IOException | RuntimeException e) {
-          ch.close();
-          throw e;
+        while (true) {
+          FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          try {
+            FileLock fl = ch.lock();
+            if (ch.size() == 0) return new ModelLock(l, file, ch, fl);
+            // released by a holder that unlinked it, or left by one killed while releasing: retry anew
+            if (Files.exists(file) && Files.size(file) > 0) Files.deleteIfExists(file);
+            fl.release();
+            ch.close();
+          } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+          }
         }
       } catch (IOException | RuntimeException e) {
         l.unlock();
@@ -352,8 +388,16 @@ public final class SavedModelExporter {
     @Override
     public void close() throws IOException {
       try {
-        fileLock.release();
-        channel.close();
+        try {
+          channel.write(java.nio.ByteBuffer.wrap(new byte[] {1}), 0);
+          Files.deleteIfExists(file);
+        } finally {
+          try {
+            fileLock.release();
+          } finally {
+            channel.close();
+          }
+        }
       } finally {
         jvmLock.unlock();
       }

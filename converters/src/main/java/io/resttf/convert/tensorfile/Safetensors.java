@@ -265,7 +265,7 @@ public final class Safetensors {
     try {
       root = JSON.readTree(text);
     } catch (JsonProcessingException ex) {
-      throw bad(file, "header is not valid JSON: " + ex.getOriginalMessage());
+      throw bad(file, "header is not valid JSON: " + jsonReason(ex));
     }
     if (root == null || !root.isObject()) {
       throw bad(file, "header is not a JSON object");
@@ -359,7 +359,8 @@ public final class Safetensors {
       }
       shape[i] = d.longValue();
       if (shape[i] < 0) {
-        throw bad(file, what + ": negative dimension in shape " + Arrays.toString(shape));
+        // the shape as the file gives it (the array is only filled up to here)
+        throw bad(file, what + ": negative dimension in shape " + oneLine(shapeNode.toString()).replace(",", ", "));
       }
     }
     long numel = 1;
@@ -598,5 +599,16 @@ public final class Safetensors {
   /** Collapses line breaks so that a message stays on one line. */
   static String oneLine(String s) {
     return s == null ? "" : s.replaceAll("[\\r\\n\\u0085\\u2028\\u2029]+", " ");
+  }
+
+  /**
+   * Jackson's reason without its location: some of its messages embed one ("start marker at [Source:
+   * REDACTED ...; line: 1, column: 1]"), which names no file and says nothing to a user.
+   */
+  static String jsonReason(JsonProcessingException ex) {
+    String m = ex.getOriginalMessage() == null ? "malformed JSON" : ex.getOriginalMessage();
+    m = m.replaceAll("\\s*\\((?:start marker )?at \\[Source:[^\\]]*\\]\\)", "")
+        .replaceAll("\\s*at \\[Source:[^\\]]*\\]", "");
+    return oneLine(m).strip();
   }
 }

@@ -322,6 +322,25 @@ class SafetensorsTest {
     assertBad(entry("f8.safetensors", "\"F8_E4M3\"", "[2]", "[0,2]", 2), "tensor 'w': unsupported dtype 'F8_E4M3'");
   }
 
+  /** Issue 11: Jackson's "[Source: REDACTED ...]" location must not reach the user. */
+  @Test
+  void badHeaderJsonGivesACleanOneLineMessage() throws IOException {
+    for (String json : new String[] {"{\"a\": {\"dtype\": \"F32\"", "{\"a\": [1, 2", "{\"a\": tru}", "{\"a\": {\"dtype\": F32}}"}) {
+      Path file = raw("unterminated.safetensors", json, new byte[0]);
+      BadInputException ex = assertThrows(BadInputException.class, () -> Safetensors.read(file));
+      assertOneLine(ex, "unterminated.safetensors", "header is not valid JSON");
+      assertFalse(ex.getMessage().contains("Source"), ex.getMessage());
+      assertFalse(ex.getMessage().contains("REDACTED"), ex.getMessage());
+      assertFalse(ex.getMessage().contains("line: "), ex.getMessage());
+    }
+  }
+
+  /** Issue 11: a shape [-1,3,3,3] was reported as [-1, 0, 0, 0]; it is reported as the file gives it. */
+  @Test
+  void negativeDimensionReportsTheShapeAsGiven() throws IOException {
+    assertBad(entry("neg4.safetensors", "\"F32\"", "[-1,3,3,3]", "[0,8]", 8), "negative dimension in shape [-1, 3, 3, 3]");
+  }
+
   @Test
   void negativeDimension() throws IOException {
     assertBad(entry("negdim.safetensors", "\"F32\"", "[2,-1]", "[0,8]", 8), "negative dimension in shape [2, -1]");
