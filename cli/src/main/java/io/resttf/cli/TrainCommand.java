@@ -31,9 +31,10 @@ import picocli.CommandLine.Spec;
           + " or one-cycle (fashion recipe) schedule, gradient clipping, label smoothing, drop path, optionally an EMA of"
           + " the weights. With --init, --config gives the config of a .pth file (else it is detected from the shapes).",
       "",
-      "Writes into --out: run.json, metrics.jsonl, curves.png, checkpoint/ (every epoch, and on Ctrl-C), best/ and,"
-          + " at the end, savedmodel/NAME/1. Ctrl-C stops after the current step and keeps a checkpoint; --resume DIR"
-          + " continues exactly where it stopped.",
+      "Writes into --out: run.json, metrics.jsonl, curves.png, checkpoint/ (every epoch, and on Ctrl-C),"
+          + " step-checkpoints/ (with --checkpoint-every N), best/ and, at the end, savedmodel/NAME/1. Ctrl-C stops"
+          + " after the current step and keeps a checkpoint; --resume DIR continues exactly where the newest"
+          + " checkpoint left off (a killed run loses at most N steps with --checkpoint-every N).",
       ""
     },
     footer = {"", "Recipes: paper = AdamW lr 1.5e-4 x batch/256, weight decay 0.05 (not on biases and norms), linear"
@@ -106,7 +107,10 @@ final class TrainCommand implements Callable<Integer> {
       }
       RestConfig givenConfig = model != null && (model.variant != null || init == null) ? model.resolve() : null;
       DataSpec givenData = data == null ? null : dataSpec(null, givenConfigInChans(givenConfig));
-      trainer = Trainer.resume(resume, new Trainer.Given(givenConfig, givenData, trainOptions.given(), init == null ? null : initSource()), settings);
+      // without --data, these are checked against the run's data on their own
+      Trainer.DataChoices choices = data == null ? new Trainer.DataChoices(limit, valSplit, size) : Trainer.DataChoices.NONE;
+      trainer = Trainer.resume(resume, new Trainer.Given(givenConfig, givenData, trainOptions.given(),
+          init == null ? null : initSource(), choices), settings);
     } else {
       if (data == null) throw new BadInputException("--data is required (an image folder or fashion-mnist)");
       if (out == null) throw new BadInputException("--out is required (the run directory, e.g. runs/NAME)");

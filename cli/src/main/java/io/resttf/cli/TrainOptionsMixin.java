@@ -74,4 +74,9 @@ final class TrainOptionsMixin {
   void rrcMinScale(Double v) { given.rrcMinScale = v; }
   @Option(names = "--export", order = 35, paramLabel = "auto|best|last|ema", description = "weights of the final SavedModel")
   void export(String v) { given.export = v; }
+  @Option(names = "--checkpoint-every", order = 36, paramLabel = "N",
+      description = "also checkpoint every N steps within an epoch, so a killed run loses at most N steps (default 0: at epoch ends only)")
+  void checkpointEvery(Integer v) { given.checkpointEvery = v; }
+  @Option(names = "--keep-checkpoints", order = 37, paramLabel = "K", description = "step checkpoints kept, the newest (default 1)")
+  void keepCheckpoints(Integer v) { given.keepCheckpoints = v; }
 }

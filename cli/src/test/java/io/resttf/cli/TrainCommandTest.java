@@ -198,4 +198,18 @@ class TrainCommandTest {
     CliRun.of("train", "--config", micro(), "--data", "fashion-mnist", "--epochs", "1", "--batch", "8", "--out", run.toString())
         .badInput("holds a run already", "--resume");
   }
+
+  /** {@code train --resume DIR --limit 640} used to ignore --limit: the run's data cannot change, so it is refused unless it is the run's. */
+  @Test
+  void resumeWithAnotherLimitIsRefusedNamingTheOption() throws Exception {
+    Path run = tmp.resolve("limit");
+    CliRun.of("train", "--config", micro(), "--data", "fashion-mnist", "--limit", "32", "--epochs", "1", "--batch", "16",
+        "--out", run.toString()).ok();
+    String line = CliRun.of("train", "--resume", run.toString(), "--limit", "640").badInput("--limit 640", "run: 32", "cannot change on resume");
+    assertFalse(line.contains("\n"), line);
+    CliRun.of("train", "--resume", run.toString(), "--limit", "32", "--size", "64").badInput("--size 64", "run: 28");
+    CliRun.of("train", "--resume", run.toString(), "--checkpoint-every", "5").badInput("options differ", "--checkpoint-every 5 (run: 0)");
+    // the run's own --limit passes the check (then: the run has finished)
+    CliRun.of("train", "--resume", run.toString(), "--limit", "32").badInput("has finished");
+  }
 }

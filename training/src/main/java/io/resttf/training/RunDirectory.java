@@ -25,7 +25,11 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>{@code run.json}: config, options, data, classes, where the weights came from (written once);
  *   <li>{@code checkpoint/}: {@code state.*} (TF checkpoint of the weights, AdamW slots, EMA) and
- *       {@code state.json} (position: epoch, step; best result; epoch statistics), replaced atomically;
+ *       {@code state.json} (position: epoch, step; best result; epoch statistics), replaced atomically
+ *       at the start, at each epoch's end, on Ctrl-C and at the end;
+ *   <li>{@code step-checkpoints/step-N/}: the same, every {@code checkpoint_every} steps within an epoch
+ *       (each written atomically, the newest {@code keep_checkpoints} kept); a resume takes the newest
+ *       checkpoint of all;
  *   <li>{@code best/}: {@code weights.safetensors} (official keys) of the best validation top-1 so far;
  *   <li>{@code metrics.jsonl}: one JSON object per step, evaluation and epoch ({@link MetricsLog});
  *   <li>{@code curves.png}: loss, accuracy and learning rate against steps ({@link Curves});
@@ -35,6 +39,8 @@ import java.util.stream.Stream;
 public final class RunDirectory {
   public static final String RUN_FILE = ModelLocation.RUN_FILE;
   public static final String CHECKPOINT_DIR = "checkpoint";
+  public static final String STEP_CHECKPOINT_DIR = "step-checkpoints";
+  static final String STEP_PREFIX = "step-";
   public static final String BEST_DIR = "best";
   public static final String METRICS_FILE = "metrics.jsonl";
   public static final String CURVES_FILE = "curves.png";
@@ -139,16 +145,98 @@ public final class RunDirectory {
     });
   }
 
-  /** The checkpoint to resume from: checkpoint/, or one moved aside by an interrupted replacement (see AtomicFiles.writeDirectory). */
+  /** Where step checkpoints go. */
+  public Path stepCheckpointDir() {
+    return dir.resolve(STEP_CHECKPOINT_DIR);
+  }
+
+  /**
+   * Writes a step checkpoint (step-checkpoints/step-N, atomically), then drops all but the newest
+   * {@code keep}; returns its directory. What killed writes or drops left behind is removed first.
+   */
+  Path writeStepCheckpoint(long step, ObjectNode state, CheckpointWriter weights, int keep) {
+    Path parent = stepCheckpointDir();
+    Path target = parent.resolve(String.format(java.util.Locale.ROOT, "%s%08d", STEP_PREFIX, step));
+    try {
+      Files.createDirectories(parent);
+      // one writer per run: every hidden entry here is a leftover of a killed write or drop
+      try (Stream<Path> s = Files.list(parent)) {
+        s.filter(p -> p.getFileName().toString().startsWith(AtomicFiles.TMP_PREFIX)).forEach(AtomicFiles::deleteQuietly);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(parent + ": cannot write (" + AtomicFiles.reason(e) + ")", e);
+    }
+    AtomicFiles.writeDirectory(target, true, d -> {
+      weights.save(d.resolve(STATE_PREFIX));
+      Files.writeString(d.resolve(STATE_FILE), TrainOptions.JSON.writeValueAsString(state));
+    });
+    List<Path> all = stepCheckpoints();
+    for (Path old : all.subList(0, Math.max(0, all.size() - keep))) {
+      try {
+        // renamed out of sight first, so no reader ever sees a half-deleted checkpoint
+        Path doomed = parent.resolve(AtomicFiles.TMP_PREFIX + old.getFileName() + "-dropped-" + AtomicFiles.randomSuffix());
+        AtomicFiles.move(old, doomed);
+        AtomicFiles.deleteQuietly(doomed);
+      } catch (IOException e) {
+        // an extra old checkpoint is harmless; the next write tries again
+      }
+    }
+    return target;
+  }
+
+  /** The step checkpoints on disk (step-checkpoints/step-N), oldest first. */
+  List<Path> stepCheckpoints() {
+    Path parent = stepCheckpointDir();
+    if (!Files.isDirectory(parent)) return List.of();
+    try (Stream<Path> s = Files.list(parent)) {
+      return s.filter(p -> p.getFileName().toString().matches(STEP_PREFIX + "[0-9]{1,18}") && Files.isDirectory(p))
+          .sorted(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(STEP_PREFIX.length()))))
+          .toList();
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  /**
+   * The checkpoint to resume from: the newest complete one (highest step in its state.json) of the epoch
+   * checkpoint — checkpoint/, or one moved aside by an interrupted replacement (see
+   * AtomicFiles.writeDirectory) — and the step checkpoints; on a tie the epoch checkpoint, which is
+   * further on (its validation is done). checkpoint/ when there is none.
+   */
   Path resumableCheckpoint() {
     Path ckpt = checkpointDir();
-    if (Files.isDirectory(ckpt)) return ckpt;
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.filter(p -> p.getFileName().toString().startsWith(".tmp-" + CHECKPOINT_DIR + "-old-"))
-          .filter(p -> Files.isRegularFile(p.resolve(STATE_FILE))).findFirst()
-          .orElse(ckpt);
+    Path epochCkpt = ckpt;
+    if (!Files.isDirectory(ckpt)) {
+      try (Stream<Path> s = Files.list(dir)) {
+        epochCkpt = s.filter(p -> p.getFileName().toString().startsWith(AtomicFiles.TMP_PREFIX + CHECKPOINT_DIR + "-old-"))
+            .filter(p -> Files.isRegularFile(p.resolve(STATE_FILE))).findFirst()
+            .orElse(ckpt);
+      } catch (IOException e) {
+        epochCkpt = ckpt;
+      }
+    }
+    Path best = null;
+    long bestStep = -1;
+    List<Path> candidates = new ArrayList<>(List.of(epochCkpt));
+    candidates.addAll(stepCheckpoints());
+    for (Path c : candidates) {
+      long step = completeStep(c);
+      if (step > bestStep) {
+        best = c;
+        bestStep = step;
+      }
+    }
+    return best != null ? best : ckpt;
+  }
+
+  /** The step a checkpoint directory holds, -1 unless its state.json and TF checkpoint index are there. */
+  private static long completeStep(Path ckpt) {
+    if (!Files.isRegularFile(Path.of(statePrefix(ckpt) + ".index"))) return -1;
+    try {
+      JsonNode state = TrainOptions.JSON.readTree(ckpt.resolve(STATE_FILE).toFile());
+      return state.path("step").canConvertToLong() ? state.path("step").asLong(-1) : -1;
     } catch (IOException e) {
-      return ckpt;
+      return -1;
     }
   }
 
@@ -157,13 +245,9 @@ public final class RunDirectory {
     return readJson(ckpt.resolve(STATE_FILE), dir + ": no checkpoint to resume from (" + CHECKPOINT_DIR + "/" + STATE_FILE + " missing)");
   }
 
-  /** The step of the checkpoint on disk, -1 if there is none readable. */
+  /** The step of the checkpoint a resume would start from, -1 if there is none readable. */
   long savedStep() {
-    try {
-      return TrainOptions.JSON.readTree(checkpointDir().resolve(STATE_FILE).toFile()).path("step").asLong();
-    } catch (IOException e) {
-      return -1;
-    }
+    return completeStep(resumableCheckpoint());
   }
 
   static Path statePrefix(Path ckpt) {

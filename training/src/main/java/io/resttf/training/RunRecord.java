@@ -46,11 +46,20 @@ record RunRecord(RestConfig config, TrainOptions options, DataSpec data, String 
 
   static RunRecord fromJson(JsonNode n, String source) {
     return new RunRecord(RestConfig.fromJson(n.path("config").toString(), source),
-        TrainOptions.fromJson(n.path("options"), source).validate(), DataSpec.fromJson(n.path("data"), source),
+        TrainOptions.fromJson(withCheckpointDefaults(n.path("options")), source).validate(), DataSpec.fromJson(n.path("data"), source),
         n.path("data_layout").asText(), RunDirectory.jsonStrings(n.path("classes")), n.path("train_images").asInt(),
         n.path("val_images").asInt(), n.path("steps_per_epoch").asInt(), n.path("drop_path").asDouble(),
         n.path("init") instanceof ObjectNode o ? o : TrainOptions.JSON.createObjectNode(),
         RunDirectory.jsonStrings(n.path("frozen_keys")), RunDirectory.jsonStrings(n.path("java_gradients")));
+  }
+
+  /** Options of a run recorded before step checkpoints existed: it had none (epoch checkpoints only, as now by default). */
+  private static JsonNode withCheckpointDefaults(JsonNode options) {
+    if (!(options instanceof ObjectNode o)) return options;
+    ObjectNode c = o.deepCopy();
+    if (!c.has("checkpoint_every")) c.put("checkpoint_every", TrainOptions.DEFAULT_CHECKPOINT_EVERY);
+    if (!c.has("keep_checkpoints")) c.put("keep_checkpoints", TrainOptions.DEFAULT_KEEP_CHECKPOINTS);
+    return c;
   }
 
   /** run.json's {@code init}: fresh weights (seeded), or the file and what of its weights were made fresh or dropped. */
@@ -87,13 +96,18 @@ record RunRecord(RestConfig config, TrainOptions options, DataSpec data, String 
       List<String> diff = TrainOptions.differences(strip(given.data().toJsonNode()), strip(data.toJsonNode()));
       if (!diff.isEmpty()) throw new BadInputException("--resume " + runDir + ": the data differs from the run's: " + String.join("; ", diff));
     }
+    List<String> dataDiff = dataChoiceDifferences(given.dataChoices());
+    if (!dataDiff.isEmpty()) {
+      throw new BadInputException("--resume " + runDir + ": the data of a run cannot change on resume: " + String.join("; ", dataDiff)
+          + " (leave " + (dataDiff.size() == 1 ? "it" : "them") + " out)");
+    }
     if (given.options() != null) {
       ObjectNode mine = given.options().toJsonNode();
       ObjectNode theirs = options.toJsonNode();
       List<String> diff = new ArrayList<>();
       mine.fieldNames().forEachRemaining(f -> {
         if (!TrainOptions.equalJson(mine.get(f), theirs.get(f))) {
-          diff.add(f + " " + mine.get(f) + " (run: " + (theirs.has(f) ? theirs.get(f) : "unset") + ")");
+          diff.add(TrainOptions.flag(f) + " " + mine.get(f) + " (run: " + (theirs.has(f) ? theirs.get(f) : "unset") + ")");
         }
       });
       if (!diff.isEmpty()) {
@@ -101,6 +115,18 @@ record RunRecord(RestConfig config, TrainOptions options, DataSpec data, String 
             + " (a resumed run continues with its own options; leave them out)");
       }
     }
+  }
+
+  /** The data options given without --data that differ from the run's, as "--limit 640 (run: 320)". */
+  private List<String> dataChoiceDifferences(Trainer.DataChoices c) {
+    List<String> diff = new ArrayList<>();
+    if (c == null) return diff;
+    if (c.limit() != null && c.limit() != data.limit()) {
+      diff.add("--limit " + c.limit() + " (run: " + (data.limit() == 0 ? "all images" : data.limit()) + ")");
+    }
+    if (c.valSplit() != null && c.valSplit() != data.valSplit()) diff.add("--val-split " + c.valSplit() + " (run: " + data.valSplit() + ")");
+    if (c.size() != null && c.size() != data.preprocessing().size()) diff.add("--size " + c.size() + " (run: " + data.preprocessing().size() + ")");
+    return diff;
   }
 
   /** Preprocessing fields that change what the model sees (the rest, e.g. descriptions, may differ). */

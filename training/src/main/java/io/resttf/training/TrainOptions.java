@@ -16,7 +16,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Every setting of a training run that changes its numbers. Fields are nullable: a run's options are
+ * Every setting of a training run that changes its numbers, and how often it keeps checkpoints (which
+ * does not change them, but is the run's own like the rest). Fields are nullable: a run's options are
  * the {@linkplain Recipe recipe}'s defaults {@linkplain #overriddenBy overridden by} what the user gave;
  * {@link #validate()} requires all of them. Serialised (snake_case) into the run directory, and a
  * resumed run must have exactly the same.
@@ -72,6 +73,16 @@ public final class TrainOptions {
   /** Smallest area fraction of a random resized crop (torchvision: 0.08). */
   @JsonProperty("rrc_min_scale") public Double rrcMinScale;
   @JsonProperty("export") public String export;
+  /**
+   * A step checkpoint every this many optimisation steps (0 = none: only the epoch checkpoint, written at
+   * each epoch's end and on Ctrl-C), so a killed run loses at most this many steps.
+   */
+  @JsonProperty("checkpoint_every") public Integer checkpointEvery;
+  /** How many step checkpoints are kept (the newest), besides the epoch checkpoint. */
+  @JsonProperty("keep_checkpoints") public Integer keepCheckpoints;
+
+  /** Runs recorded before step checkpoints existed had none. */
+  static final int DEFAULT_CHECKPOINT_EVERY = 0, DEFAULT_KEEP_CHECKPOINTS = 1;
 
   public TrainOptions() {}
 
@@ -101,6 +112,8 @@ public final class TrainOptions {
     o.seed = 0L;
     o.rrcMinScale = 0.08;
     o.export = EXPORT_AUTO;
+    o.checkpointEvery = DEFAULT_CHECKPOINT_EVERY;
+    o.keepCheckpoints = DEFAULT_KEEP_CHECKPOINTS;
     o.minLr = 1e-6;
     o.warmupEpochs = Math.min(5.0, 0.1 * epochs);
     o.pctStart = 0.1;
@@ -170,6 +183,8 @@ public final class TrainOptions {
     if (!(rrcMinScale > 0 && rrcMinScale <= 1)) throw new BadInputException("--rrc-min-scale must be in (0, 1], got " + rrcMinScale);
     if (!(pctStart > 0 && pctStart < 1)) throw new BadInputException("--pct-start must be in (0, 1), got " + pctStart);
     if (!(divFactor > 0) || !(finalDivFactor > 0)) throw new BadInputException("--div-factor and --final-div-factor must be > 0");
+    if (checkpointEvery < 0) throw new BadInputException("--checkpoint-every must be >= 0 (0 = epoch checkpoints only), got " + checkpointEvery);
+    positive("keep-checkpoints", keepCheckpoints);
     for (String f : freeze) FreezeGroups.check(f);
     if (EXPORT_EMA.equals(export) && !ema) throw new BadInputException("--export ema needs --ema");
     return this;
@@ -244,6 +259,11 @@ public final class TrainOptions {
       return true;
     }
     return a.equals(b);
+  }
+
+  /** The command-line option of a field: checkpoint_every → --checkpoint-every. */
+  static String flag(String field) {
+    return "--" + field.replace('_', '-');
   }
 
   private static String str(JsonNode n) {

@@ -191,15 +191,27 @@ public final class Trainer implements AutoCloseable {
         .withOptimizer(o.weightDecay, o.decayAll, o.beta2, o.eps, o.clipNorm).withEma(o.ema, o.emaDecay);
   }
 
-  /** What a resume was given on the command line, to check against the run (null fields: not given). */
-  public record Given(RestConfig config, DataSpec data, TrainOptions options, String init) {
+  /**
+   * What a resume was given on the command line, to check against the run (null fields: not given).
+   * {@code dataChoices}: data options given without the data itself ({@code --limit} alone).
+   */
+  public record Given(RestConfig config, DataSpec data, TrainOptions options, String init, DataChoices dataChoices) {
     public static final Given NOTHING = new Given(null, null, null, null);
+
+    public Given(RestConfig config, DataSpec data, TrainOptions options, String init) {
+      this(config, data, options, init, DataChoices.NONE);
+    }
+  }
+
+  /** Options that shape a run's {@link DataSpec}, given on their own (null: not given). */
+  public record DataChoices(Integer limit, Double valSplit, Integer size) {
+    public static final DataChoices NONE = new DataChoices(null, null, null);
   }
 
   /**
-   * Continues the run in {@code runDir} where its last checkpoint left it, with its recorded config,
-   * options and data. Anything in {@code given} must agree with the run; a difference is refused with
-   * the differing fields.
+   * Continues the run in {@code runDir} where its newest checkpoint left it (the epoch checkpoint or a
+   * later step checkpoint), with its recorded config, options and data. Anything in {@code given} must
+   * agree with the run; a difference is refused with the differing fields.
    */
   public static Trainer resume(Path runDir, Given given, Settings settings) {
     RunDirectory run = RunDirectory.existing(runDir);
@@ -224,7 +236,7 @@ public final class Trainer implements AutoCloseable {
     return withGraph(cfg, options, settings, graph -> {
       graph.restore(RunDirectory.statePrefix(ckpt));
       Trainer t = new Trainer(run, cfg, options, data, settings, graph, true);
-      t.readState(state);
+      t.readState(state, ckpt);
       t.metrics.truncateAfter(t.globalStep());
       return t;
     });
@@ -398,6 +410,11 @@ public final class Trainer implements AutoCloseable {
         listener.onStep(new TrainingListener.StepEvent(epoch + 1, options.epochs, stepInEpoch, stepsPerEpoch, t + 1,
             (long) stepsPerEpoch * options.epochs, r.loss(), lr, r.gradNorm(), batch.n() / secs, (t1 - t0) / 1e9));
         if (stopRequested && stepInEpoch < stepsPerEpoch) return false;
+        // the epoch's last step is followed by the epoch checkpoint (after validation, whose lines
+        // a step checkpoint taken before it would see twice on resume)
+        if (options.checkpointEvery > 0 && (t + 1) % options.checkpointEvery == 0 && stepInEpoch < stepsPerEpoch) {
+          writeStepCheckpoint(listener);
+        }
       }
       return true;
     }
@@ -419,7 +436,7 @@ public final class Trainer implements AutoCloseable {
     String what = !Float.isFinite(r.loss()) ? "the loss is " + r.loss() : "the gradient norm is " + r.gradNorm();
     return new TrainingDivergedException(String.format(Locale.ROOT,
         "%s at step %d (epoch %d, lr %.3g): training stopped; the last good checkpoint (step %d) in %s is intact"
-            + " — try a lower --lr, or check the data", what, step, epoch + 1, lr, run.savedStep(), run.checkpointDir()));
+            + " — try a lower --lr, or check the data", what, step, epoch + 1, lr, run.savedStep(), run.resumableCheckpoint()));
   }
 
   private void reportDecodeErrors(List<String> errors, TrainingListener listener) {
@@ -495,8 +512,20 @@ public final class Trainer implements AutoCloseable {
 
   // ---------------------------------------------------------------- what the files record
 
-  /** Replaces the checkpoint: the graph's variables and the position and statistics (state.json). */
+  /** Replaces the epoch checkpoint: the graph's variables and the position and statistics (state.json). */
   private void writeCheckpoint(boolean finished, TrainingListener listener) {
+    run.writeCheckpoint(state(finished), graph::save);
+    if (listener != null) listener.onCheckpoint(run.checkpointDir(), globalStep());
+  }
+
+  /** Adds a step checkpoint (same content as the epoch checkpoint) and drops the oldest beyond keep_checkpoints. */
+  private void writeStepCheckpoint(TrainingListener listener) {
+    Path dir = run.writeStepCheckpoint(globalStep(), state(false), graph::save, options.keepCheckpoints);
+    listener.onCheckpoint(dir, globalStep());
+  }
+
+  /** state.json: the position and the statistics of the epoch so far. */
+  private ObjectNode state(boolean finished) {
     ObjectNode s = TrainOptions.JSON.createObjectNode();
     s.put("step", globalStep());
     s.put("epoch", epoch);
@@ -515,16 +544,15 @@ public final class Trainer implements AutoCloseable {
     s.put("epoch_seconds", epochSeconds);
     s.put("decode_errors", decodeErrors);
     s.put("written", Instant.now().toString());
-    run.writeCheckpoint(s, graph::save);
-    if (listener != null) listener.onCheckpoint(run.checkpointDir(), globalStep());
+    return s;
   }
 
-  private void readState(JsonNode s) {
+  private void readState(JsonNode s, Path ckpt) {
     long step = s.path("step").asLong();
     epoch = s.path("epoch").asInt();
     stepInEpoch = s.path("step_in_epoch").asInt();
     if ((long) epoch * stepsPerEpoch + stepInEpoch != step || s.path("steps_per_epoch").asInt() != stepsPerEpoch) {
-      throw new BadInputException(run.checkpointDir().resolve(RunDirectory.STATE_FILE) + ": inconsistent position (step " + step
+      throw new BadInputException(ckpt.resolve(RunDirectory.STATE_FILE) + ": inconsistent position (step " + step
           + ", epoch " + epoch + ", step in epoch " + stepInEpoch + ")");
     }
     bestTop1 = s.has("best_top1") ? s.get("best_top1").asDouble() : Double.NaN;
