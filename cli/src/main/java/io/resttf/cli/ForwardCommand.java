@@ -2,6 +2,7 @@ package io.resttf.cli;
 
 import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.tensorfile.Npy;
+import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
@@ -75,6 +76,8 @@ final class ForwardCommand implements Callable<Integer> {
       x = readInput(input, layout, config.inChans());
       outDir.check();
     }
+    long[] shape = x.shape();
+    ResourceEstimate.require(input.toString(), config, shape[0], shape[1], shape[2], false);
     RestModel.Outputs result;
     try (RestModel m = RestModel.create(config, precision.get().sessionConfig(null))) {
       m.load(stateDict);

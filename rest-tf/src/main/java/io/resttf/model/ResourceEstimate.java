@@ -76,6 +76,20 @@ public record ResourceEstimate(long parameters, long weightBytes, long activatio
     return e;
   }
 
+  /**
+   * Refuses an input batch that a caller holds as one Java float array when it cannot be one (more than
+   * {@code Integer.MAX_VALUE - 8} elements) or does not fit the JVM's maximum heap (-Xmx).
+   */
+  public ResourceEstimate requireInputOnHeap(String what) {
+    long elements = inputBytes / FLOAT_BYTES, heap = Runtime.getRuntime().maxMemory();
+    if (elements > Integer.MAX_VALUE - 8 || inputBytes > heap) {
+      throw new BadInputException(what + ": the input batch takes " + gib(inputBytes) + " as a Java array, more than "
+          + (elements > Integer.MAX_VALUE - 8 ? "one array can hold (2^31 floats)" : "the Java heap's " + gib(heap)
+          + " (REST_TF_JAVA_OPTS=-Xmx... raises it)"));
+    }
+    return this;
+  }
+
   /** Refuses a config whose weights alone cannot fit in memory (for verbs that do not know a batch yet). */
   public static ResourceEstimate requireWeights(String what, RestConfig c) {
     return require(what, c, 1, RestConfig.STRIDE, RestConfig.STRIDE, false);
@@ -133,21 +147,32 @@ public record ResourceEstimate(long parameters, long weightBytes, long activatio
    * are buffers, not counted): equal to {@code RestNetwork}'s count, without building it.
    */
   public static long parameters(RestConfig c) {
+    long total = 0;
+    for (long row : parameterRows(c)) total = Math.addExact(total, row);
+    return total;
+  }
+
+  /**
+   * {@link #parameters} by row as {@code rest-tf summary} prints them: stage 1 to 4 (a stage's patch
+   * embedding, the stem for stage 1, and its blocks), then the head (final norm and classifier).
+   */
+  public static long[] parameterRows(RestConfig c) {
+    long[] rows = new long[RestConfig.NUM_STAGES + 1];
     long c0 = c.dim(0), hidden = c0 / 2, in = c.inChans();
-    long total;
     if (c.family() == Family.V1) {
       // conv1 + BN, conv2 + BN, conv3 (no bias)
-      total = sum(conv(in, hidden, 3, 1, false), 2 * hidden, conv(hidden, hidden, 3, 1, false), 2 * hidden,
+      rows[0] = sum(conv(in, hidden, 3, 1, false), 2 * hidden, conv(hidden, hidden, 3, 1, false), 2 * hidden,
           conv(hidden, c0, 3, 1, false));
     } else {
       // conv + BN, conv + BN, 1×1 conv with bias, LayerNorm
-      total = sum(conv(in, hidden, 3, 1, false), 2 * hidden, conv(hidden, c0, 3, 1, false), 2 * c0,
+      rows[0] = sum(conv(in, hidden, 3, 1, false), 2 * hidden, conv(hidden, c0, 3, 1, false), 2 * c0,
           conv(c0, c0, 1, 1, true), 2 * c0);
     }
-    total = Math.addExact(total, conv(c0, c0, 3, c0, true)); // the stem's pixel attention
+    rows[0] = Math.addExact(rows[0], conv(c0, c0, 3, c0, true)); // the stem's pixel attention
     for (int s = 0; s < RestConfig.NUM_STAGES; s++) {
       long dim = c.dim(s), heads = c.heads(s), sr = c.srRatio(s), mlp = c.mlpHidden(s);
-      if (s > 0) total = sum(total, conv(c.dim(s - 1), dim, 3, 1, true), 2 * dim, conv(dim, dim, 3, dim, true));
+      // patch embedding: 3×3 stride-2 conv, norm, pixel attention
+      if (s > 0) rows[s] = sum(conv(c.dim(s - 1), dim, 3, 1, true), 2 * dim, conv(dim, dim, 3, dim, true));
       boolean qkvBias = c.family() == Family.V2 || c.qkvBias();
       long block = sum(
           4 * dim, // norm1, norm2
@@ -156,12 +181,12 @@ public record ResourceEstimate(long parameters, long weightBytes, long activatio
       if (sr > 1) block = sum(block, conv(dim, dim, sr + 1, dim, true), 2 * dim); // sr conv + sr_norm
       if (c.headInteraction(s)) block = sum(block, conv(heads, heads, 1, 1, true));
       if (c.family() == Family.V2) block = sum(block, conv(dim, Math.multiplyExact(dim, sr * sr), 3, dim, true), 2 * dim);
-      total = Math.addExact(total, Math.multiplyExact(block, c.depth(s)));
+      rows[s] = Math.addExact(rows[s], Math.multiplyExact(block, c.depth(s)));
     }
     long last = c.dim(RestConfig.NUM_STAGES - 1);
-    total = Math.addExact(total, 2 * last); // final norm
-    if (c.numClasses() > 0) total = Math.addExact(total, linear(last, c.numClasses(), true));
-    return total;
+    rows[RestConfig.NUM_STAGES] = 2 * last; // final norm
+    if (c.numClasses() > 0) rows[RestConfig.NUM_STAGES] = Math.addExact(2 * last, linear(last, c.numClasses(), true));
+    return rows;
   }
 
   private static long conv(long in, long out, long k, long groups, boolean bias) {
