@@ -107,8 +107,10 @@ public record ResourceEstimate(long parameters, long weightBytes, long activatio
     return Runtime.getRuntime().maxMemory();
   }
 
+  /** "996.6 GiB", or "40.1 MiB" below a GiB. */
   static String gib(long bytes) {
-    return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
+    return bytes < (1L << 30) ? String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20))
+        : String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
   }
 
   private static ResourceEstimate estimate(RestConfig c, long batch, long height, long width, boolean training) {
