@@ -66,6 +66,7 @@ final class ForwardCommand implements Callable<Integer> {
       // cheap checks first: config, input, output directory; then the (possibly large) weights
       config = model.resolve();
       x = readInput(input, layout, config.inChans());
+      checkFits(config, x);
       outDir.check();
       stateDict = WeightsFiles.read(weights, ema.get());
     } else {
@@ -74,10 +75,9 @@ final class ForwardCommand implements Callable<Integer> {
       config = d.config();
       out.println("model:       " + d.describe() + " (detected from the weights)");
       x = readInput(input, layout, config.inChans());
+      checkFits(config, x);
       outDir.check();
     }
-    long[] shape = x.shape();
-    ResourceEstimate.require(input.toString(), config, shape[0], shape[1], shape[2], false);
     RestModel.Outputs result;
     try (RestModel m = RestModel.create(config, precision.get().sessionConfig(null))) {
       m.load(stateDict);
@@ -92,6 +92,12 @@ final class ForwardCommand implements Callable<Integer> {
     for (int s = 0; s < result.stages().size(); s++) files.write("stage" + (s + 1), result.stages().get(s));
     if (result.logits() != null) printTop1(out, result.logits());
     return Main.OK;
+  }
+
+  /** Refuses, before a graph is built, a batch whose forward pass cannot fit in this machine's memory. */
+  private void checkFits(RestConfig config, HostTensor nhwc) {
+    long[] shape = nhwc.shape();
+    ResourceEstimate.require(input.toString(), config, shape[0], shape[1], shape[2], false);
   }
 
   /** Reads the input batch, converts it to NHWC and checks it fits the model (before weights are read). */
