@@ -1,5 +1,6 @@
 package io.resttf.cli;
 
+import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
 import io.resttf.model.Precision;
 import io.resttf.model.RestModel;
@@ -71,6 +72,7 @@ final class BenchCommand implements Callable<Integer> {
   public Integer call() {
     validate();
     RestConfig config = model.resolve();
+    ResourceEstimate.require("--batch " + batch + " --size " + size, config, batch, size, size, false);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Progress progress = new Progress(err, System.console() != null);
@@ -147,8 +149,8 @@ final class BenchCommand implements Callable<Integer> {
 
   private void validate() {
     if (batch < 1) throw new BadInputException("--batch must be >= 1, got " + batch);
-    if (size < RestConfig.STRIDE || size % RestConfig.STRIDE != 0) {
-      throw new BadInputException("--size must be a multiple of 32 and at least 32, got " + size);
+    if (size < RestConfig.STRIDE || size % RestConfig.STRIDE != 0 || size > ResourceEstimate.MAX_SIDE) {
+      throw new BadInputException("--size must be a multiple of 32 from 32 to " + ResourceEstimate.MAX_SIDE + ", got " + size);
     }
     if (iters < 1) throw new BadInputException("--iters must be >= 1, got " + iters);
     if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);

@@ -1,5 +1,6 @@
 package io.resttf.cli;
 
+import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestNetwork;
 import io.resttf.tensor.BadInputException;
@@ -58,14 +59,17 @@ final class BenchTrainCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     if (batch < 1) throw new BadInputException("--batch must be >= 1, got " + batch);
-    if (size < RestConfig.STRIDE || size % RestConfig.STRIDE != 0) {
-      throw new BadInputException("--size must be a multiple of 32 and at least 32, got " + size);
+    if (size < RestConfig.STRIDE || size % RestConfig.STRIDE != 0 || size > ResourceEstimate.MAX_SIDE) {
+      throw new BadInputException("--size must be a multiple of 32 from 32 to " + ResourceEstimate.MAX_SIDE + ", got " + size);
     }
     if (steps < 1) throw new BadInputException("--steps must be >= 1, got " + steps);
     if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
     if (!(dropPath >= 0 && dropPath < 1)) throw new BadInputException("--drop-path must be in [0, 1), got " + dropPath);
     RestConfig config = model.resolve();
     if (config.numClasses() < 1) throw new BadInputException(model.describe() + ": a training step needs a head (num_classes >= 1)");
+    // the random batches are Java arrays: they must fit one array and the heap, as well as the step in memory
+    ResourceEstimate.require("--batch " + batch + " --size " + size, config, batch, size, size, true)
+        .requireInputOnHeap("--batch " + batch + " --size " + size);
     PrintWriter out = spec.commandLine().getOut();
 
     TrainingGraph.Spec ts = TrainingGraph.Spec.of(config).withDropPath(dropPath);

@@ -2,6 +2,7 @@ package io.resttf.cli;
 
 import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.tensorfile.Npy;
+import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
@@ -65,6 +66,7 @@ final class ForwardCommand implements Callable<Integer> {
       // cheap checks first: config, input, output directory; then the (possibly large) weights
       config = model.resolve();
       x = readInput(input, layout, config.inChans());
+      checkFits(config, x);
       outDir.check();
       stateDict = WeightsFiles.read(weights, ema.get());
     } else {
@@ -73,6 +75,7 @@ final class ForwardCommand implements Callable<Integer> {
       config = d.config();
       out.println("model:       " + d.describe() + " (detected from the weights)");
       x = readInput(input, layout, config.inChans());
+      checkFits(config, x);
       outDir.check();
     }
     RestModel.Outputs result;
@@ -90,6 +93,12 @@ final class ForwardCommand implements Callable<Integer> {
     if (result.logits() != null) printTop1(out, result.logits());
     files.warnNonFinite(spec.commandLine().getErr());
     return Main.OK;
+  }
+
+  /** Refuses, before a graph is built, a batch whose forward pass cannot fit in this machine's memory. */
+  private void checkFits(RestConfig config, HostTensor nhwc) {
+    long[] shape = nhwc.shape();
+    ResourceEstimate.require(input.toString(), config, shape[0], shape[1], shape[2], false);
   }
 
   /** Reads the input batch, converts it to NHWC and checks it fits the model (before weights are read). */

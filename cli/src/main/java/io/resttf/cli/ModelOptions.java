@@ -1,5 +1,6 @@
 package io.resttf.cli;
 
+import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
 import io.resttf.model.Variants;
 import java.nio.file.Path;
@@ -27,8 +28,18 @@ public final class ModelOptions {
       description = "a model config JSON (official constructor argument names, snake_case)")
   Path config;
 
-  /** The chosen config, validated; {@link io.resttf.tensor.BadInputException} when it is unknown or invalid. */
+  /**
+   * The chosen config, validated, for a verb that builds it: {@link io.resttf.tensor.BadInputException}
+   * when it is unknown, invalid, or its weights alone cannot fit in this machine's memory.
+   */
   public RestConfig resolve() {
+    RestConfig c = resolveConfig();
+    ResourceEstimate.requireWeights(describe(), c);
+    return c;
+  }
+
+  /** The chosen config, validated (within {@link RestConfig}'s bounds), whatever its size. */
+  public RestConfig resolveConfig() {
     return variant != null ? Variants.get(variant) : RestConfig.read(config);
   }
 

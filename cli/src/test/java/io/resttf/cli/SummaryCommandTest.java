@@ -64,4 +64,27 @@ class SummaryCommandTest {
     assertTrue(CliRun.of("--help").out().contains("summary"));
     assertTrue(CliRun.of("summary", "--help").out().contains("rest_lite"), "variant names listed");
   }
+
+  /** The rows summary counts from the shapes equal the built graph's parameters grouped by key. */
+  @ParameterizedTest
+  @MethodSource("variants")
+  void rowsFromShapesEqualTheGraphs(String variant) {
+    io.resttf.model.RestConfig c = io.resttf.model.Variants.get(variant);
+    long[] graphRows = new long[io.resttf.model.RestConfig.NUM_STAGES + 1];
+    try (org.tensorflow.Graph g = new org.tensorflow.Graph()) {
+      org.tensorflow.op.Ops tf = org.tensorflow.op.Ops.create(g);
+      var input = tf.placeholder(org.tensorflow.types.TFloat32.class,
+          org.tensorflow.op.core.Placeholder.shape(org.tensorflow.ndarray.Shape.of(-1, -1, -1, c.inChans())));
+      Pattern stage = Pattern.compile("^(?:stage|patch_embed_|patch_)(\\d+)\\..*");
+      for (io.resttf.model.Params.Param p : io.resttf.model.RestNetwork.build(tf, c, input).params().all().values()) {
+        if (!p.trainable()) continue;
+        Matcher m = stage.matcher(p.key());
+        int row = p.key().startsWith("stem.") ? 0 : m.matches() ? Integer.parseInt(m.group(1)) - 1
+            : (p.key().startsWith("norm.") || p.key().startsWith("head.")) ? 4 : -1;
+        assertTrue(row >= 0, p.key());
+        graphRows[row] += p.size();
+      }
+    }
+    assertEquals(java.util.Arrays.toString(graphRows), java.util.Arrays.toString(io.resttf.model.ResourceEstimate.parameterRows(c)));
+  }
 }

@@ -1,9 +1,7 @@
 package io.resttf.model;
 
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -13,15 +11,21 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
+import org.apache.commons.text.similarity.LevenshteinDistance;
 
 /**
  * The architecture of one ResT / ResTv2 model: everything needed to build its graph and name its
  * weights. Serialised as JSON with the official constructor argument names (snake_case), so every
- * config.json in the reference fixtures is a valid config file; unknown fields (e.g. "checkpoint",
- * "inputs") are ignored.
+ * config.json in the reference fixtures is a valid config file. Parsing is strict: a key must be one of
+ * {@link #CONFIG_KEYS} or of the descriptive {@link #METADATA_KEYS} the fixtures carry (read and ignored);
+ * anything else is refused with the nearest valid name. Numbers must be whole where the field is an
+ * integer, and within the bounds below (which also keep every size of the network countable in a long).
  *
  * @param family          v1 (ResT) or v2 (ResTv2)
  * @param embedDims       channels of the four stages
@@ -37,7 +41,6 @@ import java.util.List;
  * @param layerNormEps    LayerNorm epsilon (official: 1e-5 in v1, 1e-6 in v2)
  * @param dropPathRate    stochastic depth rate, linearly increasing over blocks (training only)
  */
-@JsonIgnoreProperties(ignoreUnknown = true)
 public record RestConfig(
     @JsonProperty("family") Family family,
     @JsonProperty("embed_dims") List<Integer> embedDims,
@@ -61,10 +64,30 @@ public record RestConfig(
   /** Official InstanceNorm epsilon of the v1 head interaction. */
   public static final double INSTANCE_NORM_EPS = 1e-5;
 
-  static final ObjectMapper JSON =
-      new ObjectMapper()
-          .enable(SerializationFeature.INDENT_OUTPUT)
-          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  /** Upper bounds of a config: far above every released model, low enough to refuse absurd sizes at once. */
+  public static final int MAX_EMBED_DIM = 65536;
+  public static final int MAX_DEPTH = 1000;
+  public static final int MAX_MLP_RATIO = 64;
+  public static final int MAX_NUM_CLASSES = 1_000_000;
+  public static final int MAX_IN_CHANS = 1024;
+  public static final double MAX_LAYER_NORM_EPS = 1.0;
+
+  /** The architecture's keys (the official constructor argument names). */
+  public static final Set<String> CONFIG_KEYS = Set.of(
+      "family", "embed_dims", "num_heads", "depths", "sr_ratios", "mlp_ratios", "num_classes", "in_chans",
+      "qkv_bias", "apply_transform", "layer_norm_eps", "drop_path_rate");
+
+  /**
+   * Descriptive keys a config file may carry besides the architecture, as the reference fixtures do
+   * (fixtures/README.md): the case's name and variant, the seed and width divisor it was made with, how
+   * its checkpoint is wrapped, its inputs and gradients, and for a trained model its dataset, labels,
+   * preprocessing, recipe and results. They are accepted and ignored; nothing else is.
+   */
+  public static final Set<String> METADATA_KEYS = Set.of(
+      "name", "variant", "seed", "width_divisor", "checkpoint", "inputs", "gradients",
+      "dataset", "labels", "preprocessing", "epochs", "training_recipe", "train_seconds", "official_test_accuracy");
+
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private static final String[] REQUIRED = {
     "family", "embed_dims", "num_heads", "depths", "sr_ratios", "mlp_ratios", "num_classes", "in_chans"
@@ -135,11 +158,11 @@ public record RestConfig(
   /** Checks internal consistency; throws {@link BadInputException} naming the first problem. */
   public RestConfig validate() {
     if (family == null) throw new BadInputException("config: family must be \"v1\" or \"v2\"");
-    checkList("embed_dims", embedDims, 1);
-    checkList("num_heads", numHeads, 1);
-    checkList("depths", depths, 1);
-    checkList("sr_ratios", srRatios, 1);
-    checkList("mlp_ratios", mlpRatios, 1);
+    checkList("embed_dims", embedDims, 1, MAX_EMBED_DIM);
+    checkList("num_heads", numHeads, 1, MAX_EMBED_DIM);
+    checkList("depths", depths, 1, MAX_DEPTH);
+    checkList("sr_ratios", srRatios, 1, STRIDE / 4);
+    checkList("mlp_ratios", mlpRatios, 1, MAX_MLP_RATIO);
     for (int s = 0; s < NUM_STAGES; s++) {
       if (embedDims.get(s) % numHeads.get(s) != 0) {
         throw new BadInputException(String.format(
@@ -155,23 +178,30 @@ public record RestConfig(
     if (embedDims.get(0) % 2 != 0) {
       throw new BadInputException("config: embed_dims[0] must be even (the stem's hidden width is embed_dims[0]/2)");
     }
-    if (numClasses < 0) throw new BadInputException("config: num_classes must be >= 0, got " + numClasses);
-    if (inChans < 1) throw new BadInputException("config: in_chans must be >= 1, got " + inChans);
-    if (!(layerNormEps > 0)) throw new BadInputException("config: layer_norm_eps must be > 0, got " + layerNormEps);
+    if (numClasses < 0 || numClasses > MAX_NUM_CLASSES) {
+      throw new BadInputException("config: num_classes must be between 0 and " + MAX_NUM_CLASSES + ", got " + numClasses);
+    }
+    if (inChans < 1 || inChans > MAX_IN_CHANS) {
+      throw new BadInputException("config: in_chans must be between 1 and " + MAX_IN_CHANS + ", got " + inChans);
+    }
+    if (!(layerNormEps > 0 && layerNormEps <= MAX_LAYER_NORM_EPS)) {
+      throw new BadInputException("config: layer_norm_eps must be in (0, " + MAX_LAYER_NORM_EPS + "], got " + layerNormEps);
+    }
     if (!(dropPathRate >= 0 && dropPathRate < 1)) {
       throw new BadInputException("config: drop_path_rate must be in [0, 1), got " + dropPathRate);
     }
     return this;
   }
 
-  private static void checkList(String name, List<Integer> list, int min) {
+  private static void checkList(String name, List<Integer> list, int min, int max) {
     if (list == null) throw new BadInputException("config: missing field " + name);
     if (list.size() != NUM_STAGES) {
       throw new BadInputException("config: " + name + " must have " + NUM_STAGES + " entries, got " + list.size());
     }
     for (Integer v : list) {
-      if (v == null || v < min) {
-        throw new BadInputException("config: " + name + " entries must be integers >= " + min + ", got " + list);
+      if (v == null || v < min || v > max) {
+        throw new BadInputException("config: " + name + " entries must be integers between " + min + " and " + max
+            + ", got " + list);
       }
     }
   }
@@ -190,30 +220,91 @@ public record RestConfig(
     if (!node.has("family") && node.has("config") && node.get("config").isObject()) {
       node = node.get("config");
     }
-    ObjectNode obj = (ObjectNode) node.deepCopy();
+    ObjectNode obj = (ObjectNode) node;
+    for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
+      String key = it.next();
+      if (!CONFIG_KEYS.contains(key) && !METADATA_KEYS.contains(key)) {
+        throw new BadInputException(source + ": unknown config key \"" + key + "\"" + suggestion(key));
+      }
+    }
     List<String> missing = new ArrayList<>();
     for (String f : REQUIRED) if (!obj.hasNonNull(f)) missing.add(f);
     if (!missing.isEmpty()) throw new BadInputException(source + ": config is missing fields " + missing);
+    if (!obj.get("family").isTextual()) throw new BadInputException(source + ": family must be \"v1\" or \"v2\"");
     Family family;
     try {
       family = Family.parse(obj.get("family").asText());
     } catch (IllegalArgumentException e) {
       throw new BadInputException(source + ": " + e.getMessage());
     }
-    if (!obj.hasNonNull("qkv_bias")) obj.put("qkv_bias", true);
-    if (!obj.hasNonNull("apply_transform")) obj.put("apply_transform", family == Family.V1);
-    if (!obj.hasNonNull("layer_norm_eps")) obj.put("layer_norm_eps", family.defaultLayerNormEps());
-    if (!obj.hasNonNull("drop_path_rate")) obj.put("drop_path_rate", 0.0);
+    RestConfig c = new RestConfig(
+        family,
+        intList(obj, "embed_dims", source),
+        intList(obj, "num_heads", source),
+        intList(obj, "depths", source),
+        intList(obj, "sr_ratios", source),
+        intList(obj, "mlp_ratios", source),
+        wholeNumber(obj.get("num_classes"), "num_classes", source),
+        wholeNumber(obj.get("in_chans"), "in_chans", source),
+        bool(obj, "qkv_bias", true, source),
+        bool(obj, "apply_transform", family == Family.V1, source),
+        number(obj, "layer_norm_eps", family.defaultLayerNormEps(), source),
+        number(obj, "drop_path_rate", 0.0, source));
     try {
-      RestConfig c = JSON.treeToValue(obj, RestConfig.class);
-      try {
-        return c.validate();
-      } catch (BadInputException e) {
-        throw new BadInputException(source + ": " + e.getMessage());
-      }
-    } catch (JsonProcessingException e) {
-      throw new BadInputException(source + ": invalid config (" + firstLine(e.getOriginalMessage()) + ")");
+      return c.validate();
+    } catch (BadInputException e) {
+      throw new BadInputException(source + ": " + e.getMessage());
     }
+  }
+
+  /** " (did you mean X?)" for the valid key nearest to {@code key} in edit distance, when one is near. */
+  static String suggestion(String key) {
+    LevenshteinDistance distance = LevenshteinDistance.getDefaultInstance();
+    String nearest = CONFIG_KEYS.stream()
+        .min(Comparator.comparingInt((String k) -> distance.apply(key, k)).thenComparing(k -> k))
+        .orElseThrow();
+    // near: at most a third of the longer name differs (layer_norm_epsilon → layer_norm_eps is 4 of 18)
+    int d = distance.apply(key, nearest);
+    return d <= Math.max(key.length(), nearest.length()) / 3 ? " (did you mean " + nearest + "?)"
+        : " (valid keys: " + String.join(", ", CONFIG_KEYS.stream().sorted().toList()) + ")";
+  }
+
+  private static List<Integer> intList(ObjectNode obj, String key, String source) {
+    JsonNode n = obj.get(key);
+    if (!n.isArray()) throw new BadInputException(source + ": " + key + " must be a list of " + NUM_STAGES + " integers");
+    List<Integer> out = new ArrayList<>();
+    for (int i = 0; i < n.size(); i++) out.add(wholeNumber(n.get(i), key + "[" + i + "]", source));
+    return out;
+  }
+
+  /** A JSON number with no fractional part (1e3 is 1000) that fits an int; refused with its name otherwise. */
+  private static int wholeNumber(JsonNode n, String name, String source) {
+    if (n == null || !n.isNumber()) {
+      throw new BadInputException(source + ": " + name + " must be an integer, got " + n);
+    }
+    BigDecimal v = n.decimalValue();
+    if (v.signum() != 0 && v.stripTrailingZeros().scale() > 0) {
+      throw new BadInputException(source + ": " + name + " must be an integer, got " + n);
+    }
+    try {
+      return v.intValueExact();
+    } catch (ArithmeticException e) {
+      throw new BadInputException(source + ": " + name + " is out of range, got " + n.asText());
+    }
+  }
+
+  private static boolean bool(ObjectNode obj, String key, boolean absent, String source) {
+    JsonNode n = obj.get(key);
+    if (n == null || n.isNull()) return absent;
+    if (!n.isBoolean()) throw new BadInputException(source + ": " + key + " must be true or false, got " + n);
+    return n.booleanValue();
+  }
+
+  private static double number(ObjectNode obj, String key, double absent, String source) {
+    JsonNode n = obj.get(key);
+    if (n == null || n.isNull()) return absent;
+    if (!n.isNumber()) throw new BadInputException(source + ": " + key + " must be a number, got " + n);
+    return n.doubleValue();
   }
 
   public static RestConfig read(Path file) {

@@ -35,6 +35,8 @@ public final class RestModel implements AutoCloseable {
 
   private RestModel(RestConfig config, ConfigProto sessionConfig) {
     this.config = config.validate();
+    // refuse a model whose weights cannot fit before a graph of its size is built
+    ResourceEstimate.requireWeights("model", config);
     this.graph = new Graph();
     try {
       Ops tf = Ops.create(graph);
@@ -109,6 +111,8 @@ public final class RestModel implements AutoCloseable {
   /** Runs the network on an NHWC float32 batch [B, H, W, in_chans]. */
   public Outputs forward(HostTensor nhwc) {
     checkInputShape(nhwc.shape(), config.inChans());
+    long[] shape = nhwc.shape();
+    ResourceEstimate.require("input " + Arrays.toString(shape), config, shape[0], shape[1], shape[2], false);
     List<Operand<TFloat32>> fetches = new ArrayList<>();
     if (network.logits() != null) fetches.add(network.logits());
     fetches.add(network.pooled());

@@ -3,6 +3,7 @@ package io.resttf.training;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.resttf.convert.tensorfile.Safetensors;
+import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.serving.ExportMetadata;
@@ -143,6 +144,7 @@ public final class Trainer implements AutoCloseable {
     checkData(data, options);
     int classes = data.classes().size();
     RestConfig cfg = base.withNumClasses(classes).validate();
+    checkFits(cfg, options, data);
     boolean newHead = init != null && (options.freshHead || init.config().numClasses() != classes);
 
     return withGraph(cfg, options, settings, graph -> {
@@ -183,6 +185,13 @@ public final class Trainer implements AutoCloseable {
           + " images): no full batch to train on");
     }
     if (data.classes().size() < 2) throw new BadInputException("a classifier needs at least two classes, the data has " + data.classes());
+  }
+
+  /** Refuses, before the graph is built, a training step that cannot fit in this machine's memory. */
+  private static void checkFits(RestConfig cfg, TrainOptions options, DataSpec.Data data) {
+    int side = data.pipeline().inputSize();
+    String what = "--batch " + options.batch + " at " + side + "x" + side;
+    ResourceEstimate.require(what, cfg, options.batch, side, side, true).requireInputOnHeap(what);
   }
 
   static TrainingGraph.Spec spec(RestConfig cfg, TrainOptions o) {
@@ -233,6 +242,7 @@ public final class Trainer implements AutoCloseable {
       throw new BadInputException("--resume " + run + ": the training set has changed (" + data.train().size()
           + " images now, " + record.trainImages() + " in the run)");
     }
+    checkFits(cfg, options, data);
     return withGraph(cfg, options, settings, graph -> {
       graph.restore(RunDirectory.statePrefix(ckpt));
       Trainer t = new Trainer(run, cfg, options, data, settings, graph, true);

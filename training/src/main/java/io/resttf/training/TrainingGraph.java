@@ -2,6 +2,7 @@ package io.resttf.training;
 
 import io.resttf.model.ParamSpec;
 import io.resttf.model.Params;
+import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
 import io.resttf.model.RestNetwork;
@@ -194,6 +195,8 @@ public final class TrainingGraph implements AutoCloseable {
   private TrainingGraph(Spec spec, ConfigProto sessionConfig) {
     this.spec = spec;
     this.config = spec.config().validate();
+    // refuse a model whose weights cannot fit before a graph of its size is built
+    ResourceEstimate.requireWeights("model", config);
     this.graph = new Graph();
     try {
       Ops tf = Ops.create(graph);
