@@ -296,19 +296,6 @@ public final class RunDirectory {
     return dir.resolve(EXPORT_DIR);
   }
 
-  /** The run's exported model directory (savedmodel/NAME), refused with the reason when there is none. */
-  public Path exportedModel() {
-    Path base = exportBase();
-    if (!Files.isDirectory(base)) throw new BadInputException(dir + ": the run has no export yet (it exports when it finishes)");
-    try (Stream<Path> s = Files.list(base)) {
-      List<Path> models = s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith(".")).toList();
-      if (models.size() != 1) throw new BadInputException(base + ": expected one exported model, found " + models.size());
-      return models.get(0);
-    } catch (IOException e) {
-      throw new BadInputException(base + ": cannot read (" + e.getMessage() + ")");
-    }
-  }
-
   /** A valid SavedModel name from the run directory's name. */
   String defaultExportName() {
     String n = dir.getFileName() == null ? "model" : dir.getFileName().toString().replaceAll("[^A-Za-z0-9_.-]", "_");
