@@ -2,6 +2,7 @@ package io.resttf.convert;
 
 import io.resttf.model.Family;
 import io.resttf.model.RestConfig;
+import io.resttf.model.UperNetConfig;
 import io.resttf.model.Variants;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
@@ -139,6 +140,80 @@ public final class ConfigDetector {
       throw new BadInputException("detected config is inconsistent (" + e.getMessage() + "); pass --config");
     }
     return new Detection(config, variant, variant == null ? 0 : divisor, how);
+  }
+
+  /** A detected segmentor: the backbone (as {@link #detectShapes} finds it) and its UPerNet heads. */
+  public record SegmentationDetection(Detection backbone, UperNetConfig head) {
+    public String describe() {
+      return "segmentation: " + backbone.describe() + " backbone + UPerNet (channels " + head.channels() + ", "
+          + head.numClasses() + " classes" + (head.hasAuxiliaryHead() ? ", auxiliary FCN head " + head.auxChannels()
+          + " channels on output " + head.auxInIndex() : ", no auxiliary head") + ")";
+    }
+  }
+
+  /** mmseg's key prefixes of a segmentor's state_dict. */
+  public static final String BACKBONE = "backbone.", DECODE_HEAD = "decode_head.", AUXILIARY_HEAD = "auxiliary_head.";
+
+  /** Whether the keys are an mmseg segmentor's (a decode head's classifier is there). */
+  public static boolean isSegmentation(java.util.Set<String> keys) {
+    return keys.contains(DECODE_HEAD + "conv_seg.weight");
+  }
+
+  public static SegmentationDetection detectSegmentation(Map<String, HostTensor> stateDict) {
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    stateDict.forEach((k, v) -> shapes.put(k, v.shape()));
+    return detectSegmentationShapes(shapes);
+  }
+
+  /**
+   * Reads an mmseg ResTv2 + UPerHead (+ FCNHead) checkpoint's config off its keys and shapes: the backbone
+   * from the {@code backbone.} keys, the head width and class count from {@code decode_head.conv_seg},
+   * the auxiliary head from {@code auxiliary_head.convs.0} (its input width tells which backbone output it
+   * reads). The PPM's pool scales leave no trace but their count: four modules are the configs' (1, 2, 3, 6).
+   */
+  public static SegmentationDetection detectSegmentationShapes(Map<String, long[]> s) {
+    if (!isSegmentation(s.keySet())) {
+      throw new BadInputException("not a segmentation checkpoint: no " + DECODE_HEAD + "conv_seg.weight key");
+    }
+    Map<String, long[]> bb = new LinkedHashMap<>();
+    s.forEach((k, v) -> {
+      if (k.startsWith(BACKBONE)) bb.put(k.substring(BACKBONE.length()), v);
+    });
+    if (bb.isEmpty()) throw new BadInputException("cannot detect the segmentation model: no " + BACKBONE + "* keys");
+    Detection backbone = detectShapes(bb);
+    long[] seg = need(s, DECODE_HEAD + "conv_seg.weight", 4);
+    int channels = (int) seg[1], classes = (int) seg[0];
+    int modules = 0;
+    while (s.containsKey(DECODE_HEAD + "psp_modules." + modules + ".1.conv.weight")) modules++;
+    if (modules != UperNetConfig.DEFAULT_POOL_SCALES.size()) {
+      throw new BadInputException("cannot detect the PPM's pool scales: the checkpoint has " + modules
+          + " psp_modules, the official configs have 4 (scales 1, 2, 3, 6); pass --config");
+    }
+    int auxChannels = 0, auxIn = 2;
+    long[] aux = s.get(AUXILIARY_HEAD + "convs.0.conv.weight");
+    if (aux != null) {
+      if (aux.length != 4) throw new BadInputException("cannot detect the auxiliary head: " + AUXILIARY_HEAD + "convs.0.conv.weight has rank " + aux.length);
+      auxChannels = (int) aux[0];
+      List<Integer> dims = backbone.config().embedDims();
+      int matches = 0;
+      for (int i = 0; i < dims.size(); i++) {
+        if (dims.get(i) == aux[1]) {
+          matches++;
+          if (matches == 1 || i == 2) auxIn = i;
+        }
+      }
+      if (matches == 0) {
+        throw new BadInputException("cannot detect the auxiliary head: its input width " + aux[1]
+            + " is none of the backbone's widths " + dims);
+      }
+    }
+    UperNetConfig head = new UperNetConfig(channels, UperNetConfig.DEFAULT_POOL_SCALES, classes, auxChannels, auxIn);
+    try {
+      head.validate();
+    } catch (BadInputException e) {
+      throw new BadInputException("detected head config is inconsistent (" + e.getMessage() + "); pass --config");
+    }
+    return new SegmentationDetection(backbone, head);
   }
 
   /** d such that full[i] == d * actual[i] for every i, or null. */

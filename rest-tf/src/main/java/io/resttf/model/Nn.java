@@ -116,6 +116,7 @@ final class Nn {
     ParamSpec spec = ParamSpec.conv(prefix + ".weight", out, in, k, k);
     Operand<TFloat32> w = params.add(spec);
     Operand<TFloat32> b = bias ? params.add(ParamSpec.bias(prefix + ".bias", spec, out)) : null;
+    if (k == 1 && stride == 1 && p == 0) return pointwise(tf.withSubScope(prefix), x, w, b, in, out);
     return convAsMatMul(tf.withSubScope(prefix), pad(x, p), w, b, in, out, k, stride);
   }
 
@@ -151,6 +152,16 @@ final class Nn {
     Operand<TInt32> outShape = tf.concat(List.of(batch, tf.reshape(hOut, tf.constant(new int[] {1})),
         tf.reshape(wOut, tf.constant(new int[] {1})), tf.constant(new int[] {out})), tf.constant(0));
     return tf.reshape(y, outShape);
+  }
+
+  /** A 1×1 convolution: the pixels as rows [B·H·W, in] × weights [in, out] (+ BiasAdd), no patch Gather. */
+  private static Operand<TFloat32> pointwise(Ops tf, Operand<TFloat32> x, Operand<TFloat32> w, Operand<TFloat32> bias,
+      int in, int out) {
+    Operand<TFloat32> y = tf.linalg.matMul(tf.reshape(x, tf.constant(new int[] {-1, in})),
+        tf.reshape(w, tf.constant(new int[] {in, out})));
+    if (bias != null) y = tf.nn.biasAdd(y, bias);
+    Operand<TInt32> lead = tf.stridedSlice(tf.shape(x), Indices.slice(0, 3));
+    return tf.reshape(y, tf.concat(List.of(lead, tf.constant(new int[] {out})), tf.constant(0)));
   }
 
   /** [n, k]: stride·o + i, the input index that output o reads with tap i. */
@@ -257,9 +268,9 @@ final class Nn {
     Operand<TFloat32> n = tf.dtypes.cast(tf.prod(dims(x, 0, 3), ints(0)), TFloat32.class);
     Operand<TFloat32> unbiased = tf.math.mul(tf.stopGradient(var),
         tf.math.div(n, tf.math.maximum(tf.math.sub(n, scalar(1)), scalar(1))));
-    bufferUpdates.put(prefix + ".running_mean",
+    bufferUpdates.put(params.keyOf(prefix + ".running_mean"),
         tf.math.add(tf.math.mul(runningMean, scalar(1 - m)), tf.math.mul(tf.stopGradient(mean), scalar(m))));
-    bufferUpdates.put(prefix + ".running_var",
+    bufferUpdates.put(params.keyOf(prefix + ".running_var"),
         tf.math.add(tf.math.mul(runningVar, scalar(1 - m)), tf.math.mul(unbiased, scalar(m))));
     return y;
   }
@@ -280,6 +291,53 @@ final class Nn {
     // u in [0, 1): kept when u < keep, i.e. floor(keep + u) == 1 as timm/torch draw it
     Operand<TFloat32> mask = tf.math.floor(tf.math.add(u, tf.constant(keep)));
     return tf.math.mul(tf.math.div(x, tf.constant(keep)), mask);
+  }
+
+  /**
+   * mmcv's ConvModule as mmseg's heads use it: Conv2d(in, out, k, padding k/2, no bias: a norm follows)
+   * → BatchNorm ({@code prefix.bn}, SyncBN in the configs, stored as BN) → ReLU; keys {@code prefix.conv.weight},
+   * {@code prefix.bn.*}.
+   */
+  Operand<TFloat32> convModule(Operand<TFloat32> x, String prefix, int in, int out, int k) {
+    Operand<TFloat32> y = conv(x, prefix + ".conv", in, out, k, 1, k / 2, false);
+    return tf.nn.relu(batchNorm(y, prefix + ".bn", out));
+  }
+
+  /**
+   * F.interpolate(x, size, mode='bilinear', align_corners=False) on NHWC: TF's half-pixel-centre
+   * bilinear resize computes the same source coordinates ((o + 0.5)·in/out − 0.5, clamped at 0) and,
+   * like PyTorch without antialias, does not low-pass when shrinking.
+   */
+  Operand<TFloat32> resizeBilinear(Operand<TFloat32> x, Operand<TInt32> size) {
+    return tf.image.resizeBilinear(x, size, org.tensorflow.op.image.ResizeBilinear.alignCorners(false),
+        org.tensorflow.op.image.ResizeBilinear.halfPixelCenters(true));
+  }
+
+  /**
+   * nn.AdaptiveAvgPool2d(s) on NHWC of any (dynamic) H, W: output cell (i, j) averages rows
+   * [⌊i·H/s⌋, ⌈(i+1)·H/s⌉) and columns likewise (PyTorch's bins: uneven, overlapping when s does not
+   * divide H), as two averaging matrices [s, H] and [s, W] applied by Einsum.
+   */
+  Operand<TFloat32> adaptiveAvgPool(Operand<TFloat32> x, int s) {
+    Operand<TFloat32> rows = binAverages(dims(x, 1, 2), s);
+    Operand<TFloat32> cols = binAverages(dims(x, 2, 3), s);
+    Operand<TFloat32> y = tf.linalg.einsum(List.of(rows, x), "ih,bhwc->biwc");
+    return tf.linalg.einsum(List.of(cols, y), "jw,biwc->bijc");
+  }
+
+  /** [s, n]: row i is 1/count on PyTorch's adaptive-pooling bin i of a length-n axis, 0 elsewhere. */
+  private Operand<TFloat32> binAverages(Operand<TInt32> n1, int s) {
+    Operand<TInt32> n = tf.reshape(n1, ints()); // scalar
+    Operand<TInt32> i = tf.range(tf.constant(0), tf.constant(s), tf.constant(1));
+    Operand<TInt32> start = tf.math.floorDiv(tf.math.mul(i, n), tf.constant(s));
+    Operand<TInt32> end = tf.math.floorDiv(tf.math.add(tf.math.mul(tf.math.add(i, tf.constant(1)), n), tf.constant(s - 1)),
+        tf.constant(s));
+    Operand<TInt32> h = tf.reshape(tf.range(tf.constant(0), n, tf.constant(1)), ints(1, -1));
+    Operand<TInt32> st = tf.reshape(start, ints(-1, 1));
+    Operand<TInt32> en = tf.reshape(end, ints(-1, 1));
+    Operand<TFloat32> inBin = tf.dtypes.cast(tf.math.logicalAnd(tf.math.greaterEqual(h, st), tf.math.less(h, en)),
+        TFloat32.class);
+    return tf.math.div(inBin, tf.dtypes.cast(tf.math.sub(en, st), TFloat32.class));
   }
 
   /** Pixel attention PA(x) = x · sigmoid(depthwise conv3×3(x) + b). */

@@ -49,6 +49,11 @@ public record ParamSpec(String key, ParamKind kind, long[] officialShape, long[]
     return new ParamSpec(key, kind, new long[] {size}, new long[] {size}, 0);
   }
 
+  /** The same declaration under another key (a module nested under a prefix). */
+  public ParamSpec withKey(String newKey) {
+    return new ParamSpec(newKey, kind, officialShape, tfShape, fanIn);
+  }
+
   /** Number of elements. */
   public long size() {
     return HostTensor.numElements(tfShape);

@@ -48,15 +48,38 @@ public final class Params {
   }
 
   private final Ops tf;
-  private final Map<String, Param> params = new LinkedHashMap<>();
+  private final Map<String, Param> params;
+  /** Prepended to every declared key, e.g. "backbone." for a segmentor's backbone ("" at the top). */
+  private final String keyPrefix;
 
   /** Parameters created in {@code tf}'s graph (at its root: names are the official keys). */
   public Params(Ops tf) {
-    this.tf = tf;
+    this(tf, new LinkedHashMap<>(), "");
   }
 
-  /** Creates the variable that {@code spec} declares. */
-  public Variable<TFloat32> add(ParamSpec spec) {
+  private Params(Ops tf, Map<String, Param> params, String keyPrefix) {
+    this.tf = tf;
+    this.params = params;
+    this.keyPrefix = keyPrefix;
+  }
+
+  /**
+   * A view that adds its parameters to this same collection under {@code prefix} + the declared key:
+   * a module nested in a larger model (mmseg's {@code backbone.}, {@code decode_head.}) declares its
+   * keys as it would alone.
+   */
+  public Params prefixed(String prefix) {
+    return new Params(tf, params, keyPrefix + prefix);
+  }
+
+  /** The full key of a key declared through this view. */
+  public String keyOf(String declaredKey) {
+    return keyPrefix + declaredKey;
+  }
+
+  /** Creates the variable that {@code spec} declares (under this view's key prefix). */
+  public Variable<TFloat32> add(ParamSpec declared) {
+    ParamSpec spec = keyPrefix.isEmpty() ? declared : declared.withKey(keyPrefix + declared.key());
     if (params.containsKey(spec.key())) throw new IllegalStateException("duplicate parameter " + spec.key());
     String name = WeightMapping.tfName(spec.key())
         .orElseThrow(() -> new IllegalArgumentException(spec.key() + ": not a parameter key"));

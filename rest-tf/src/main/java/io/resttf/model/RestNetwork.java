@@ -188,6 +188,32 @@ public final class RestNetwork {
   }
 
   /**
+   * The network as a dense-prediction backbone, as mmseg's {@code ResTV2} (the official
+   * semantic_segmentation/backbone/rest_v2.py) defines it: the stage maps of {@code outIndices} (0..3,
+   * strides 4, 8, 16, 32), each through its own LayerNorm {@code norm_{i+1}} (channels-first in the
+   * official code, i.e. over C: a LayerNorm over NHWC's last axis, epsilon {@code layer_norm_eps});
+   * no final norm, no head. Parameters go into {@code params} (e.g. a {@code backbone.}-prefixed view of
+   * a segmentor's). {@link #stage}(i) of the result is the normed output i; {@link #pooled} and
+   * {@link #logits} are null.
+   */
+  public static RestNetwork buildBackbone(Ops tf, RestConfig config, Operand<TFloat32> input, List<Integer> outIndices,
+      Params params, Training training) {
+    config.validate();
+    if (outIndices.isEmpty() || outIndices.stream().anyMatch(i -> i < 0 || i >= RestConfig.NUM_STAGES)
+        || outIndices.stream().distinct().count() != outIndices.size()) {
+      throw new IllegalArgumentException("out_indices must be distinct stage indices 0..3, got " + outIndices);
+    }
+    Nn nn = new Nn(tf, params, config, training);
+    Operand<TFloat32>[] stageOut = forwardFeatures(nn, Architecture.of(nn), input);
+    List<Operand<TFloat32>> outs = new java.util.ArrayList<>();
+    for (int i : outIndices.stream().sorted().toList()) {
+      outs.add(nn.layerNorm(stageOut[i], "norm_" + (i + 1), config.dim(i)));
+    }
+    return new RestNetwork(config, params, input, List.copyOf(outs), null, null,
+        Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)));
+  }
+
+  /**
    * The declarations of {@code config}'s parameters and buffers, in creation order, for callers that hold
    * no network of it (key lists, benchmarks of the mapping): the inference network is traced in a scratch
    * graph that is closed at once; no session, no weights.
@@ -244,12 +270,17 @@ public final class RestNetwork {
     return input;
   }
 
-  /** Output of stage {@code i} (0..3), NHWC. */
+  /** Output of stage {@code i} (0..3), NHWC; for a {@link #buildBackbone backbone}, its i-th normed output. */
   public Operand<TFloat32> stage(int i) {
     return stages.get(i);
   }
 
-  /** Final-norm, globally pooled features [B, dims[3]]. */
+  /** Number of stage outputs (4, or a backbone's out indices). */
+  public int numStages() {
+    return stages.size();
+  }
+
+  /** Final-norm, globally pooled features [B, dims[3]]; null for a backbone. */
   public Operand<TFloat32> pooled() {
     return pooled;
   }
