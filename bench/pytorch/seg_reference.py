@@ -27,8 +27,9 @@ Sources read (the exact files; commits as the code index holds them):
           whole_inference) as held by the 0.2x fork NielsRogge/mmsegmentation @ 119e1dad (whose only change,
           a debugging hack in encode_decode, is not copied), and 1.x @ 0067e6d8 (same slide loop)
   * open-mmlab/mmcv: mmcv/cnn/bricks/conv_module.py @ 013f784b (1.x ConvModule), mmcv/cnn/bricks/norm.py
-      @ 056372fb (build_norm_layer: name = infer_abbr(type) + postfix '' -> 'bn' for (Sync)BatchNorm,
-      cfg.setdefault('eps', 1e-5); same rule as mmcv 1.x)
+      @ 056372fb (2.x) and its 1.x text (NORM_LAYERS registry, 'SyncBN' -> nn.SyncBatchNorm): build_norm_layer
+      names the layer infer_abbr(type) + postfix '' -> 'bn' for (Sync)BatchNorm and does
+      cfg.setdefault('eps', 1e-5), in both versions
 
 What mmseg does, detail by detail (rest-tf must copy every one of these):
   * Backbone (rest_v2.py `ResTV2.forward`): stem -> stage1 blocks -> tokens to NCHW -> out[0] = norm_1(x);
