@@ -166,7 +166,7 @@ def run(model, x):
     return out
 
 
-def make_case(out_dir, name, variant, seed):
+def make_case(out_dir, name, variant, seed, input_ids=None):
     v = sr.SEG_VARIANTS[variant]
     dims = [c // WIDTH_DIVISOR for c in v["embed_dims"]]
     cfg = OrderedDict([
@@ -224,6 +224,8 @@ def make_case(out_dir, name, variant, seed):
     inputs_cfg = []
     for k, shape in enumerate(INPUT_SHAPES):
         x32 = torch.randn(shape, generator=g, dtype=torch.float32)
+        if input_ids is not None and k not in input_ids:
+            continue
         np.save(os.path.join(case_dir, "input_%d.npy" % k), x32.numpy())
         out64 = run(ref, x32.double())
         out32 = run(model, x32)
@@ -302,6 +304,8 @@ def main():
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--cases", default=",".join(c[0] for c in CASES))
     ap.add_argument("--verify", action="store_true", help="only re-check the cases already in --out")
+    ap.add_argument("--inputs", default=",".join(str(k) for k in range(len(INPUT_SHAPES))),
+                    help="which of the input batches to write (default all: 0,1); fewer = smaller fixtures")
     args = ap.parse_args()
     torch.set_num_threads(1)
     want = args.cases.split(",")
@@ -309,7 +313,7 @@ def main():
     for name, variant, seed in CASES:
         if name in want:
             if not args.verify:
-                make_case(args.out, name, variant, seed)
+                make_case(args.out, name, variant, seed, [int(k) for k in args.inputs.split(",")])
             ok &= verify_case(os.path.join(args.out, name))
     sys.exit(0 if ok else 1)
 
