@@ -1,6 +1,6 @@
 """Writes the ResTv2 + UPerNet segmentation parity fixtures with seg_reference.py (the float64 reference).
 
-    /usr/bin/python3 bench/pytorch/make_seg_fixtures.py [--out rest-tf/src/test/resources/io/resttf/seg/parity]
+    /usr/bin/python3 bench/pytorch/make_seg_fixtures.py [--out converters/src/test/resources/io/resttf/seg/parity]
     /usr/bin/python3 bench/pytorch/make_seg_fixtures.py --verify    # re-check the written cases from disk
 
 The output is deterministic (byte-identical on rerun with torch 1.13.1).
@@ -37,7 +37,7 @@ import seg_reference as sr  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-DEFAULT_OUT = os.path.join(REPO, "rest-tf", "src", "test", "resources", "io", "resttf", "seg", "parity")
+DEFAULT_OUT = os.path.join(REPO, "converters", "src", "test", "resources", "io", "resttf", "seg", "parity")
 
 WIDTH_DIVISOR = 8
 NUM_CLASSES = 10
@@ -166,7 +166,10 @@ def run(model, x):
     return out
 
 
-def make_case(out_dir, name, variant, seed, input_ids=None):
+SLIDE_CROP, SLIDE_STRIDE = 96, 64
+
+
+def make_case(out_dir, name, variant, seed, input_ids=None, slide=False):
     v = sr.SEG_VARIANTS[variant]
     dims = [c // WIDTH_DIVISOR for c in v["embed_dims"]]
     cfg = OrderedDict([
@@ -239,6 +242,13 @@ def make_case(out_dir, name, variant, seed, input_ids=None):
             files[name_o] = fn
             shapes[name_o] = list(a.shape)
             err[name_o] = float((out32[name_o].double() - t).abs().max())
+        if slide and k == 0:
+            # mmseg's slide mode on input 0 (128x160): 96^2 crops every 64 px, 2x2 overlapping crops
+            with torch.no_grad():
+                sl = ref.slide_inference(x32.double(), SLIDE_CROP, SLIDE_STRIDE)
+            np.save(os.path.join(case_dir, "slide_logits_%d.npy" % k), nhwc(sl.float()))
+            files["slide_logits"] = "slide_logits_%d.npy" % k
+            cfg["slide"] = OrderedDict([("crop", SLIDE_CROP), ("stride", SLIDE_STRIDE), ("input", k)])
         inputs_cfg.append(OrderedDict([
             ("k", k), ("shape_nchw", list(shape)), ("files", files), ("output_shapes_nhwc", shapes),
             ("official_fp32_max_abs_error", err),
@@ -306,14 +316,26 @@ def main():
     ap.add_argument("--verify", action="store_true", help="only re-check the cases already in --out")
     ap.add_argument("--inputs", default=",".join(str(k) for k in range(len(INPUT_SHAPES))),
                     help="which of the input batches to write (default all: 0,1); fewer = smaller fixtures")
+    ap.add_argument("--slide-cases", default="restv2_tiny-narrow-upernet",
+                    help="cases that also get slide_logits_0.npy (mmseg slide mode, crop %d, stride %d)"
+                    % (SLIDE_CROP, SLIDE_STRIDE))
+    ap.add_argument("--inputs-per-case", default="restv2_small-narrow-upernet:0,restv2_base-narrow-upernet:0",
+                    help="CASE:K[+K...] overrides of --inputs (the committed fixtures: small and base keep input 0 only,"
+                    " to keep the repository small)")
     args = ap.parse_args()
+    per_case = {}
+    for item in filter(None, args.inputs_per_case.split(",")):
+        case, ks = item.split(":")
+        per_case[case] = [int(k) for k in ks.split("+")]
     torch.set_num_threads(1)
     want = args.cases.split(",")
     ok = True
     for name, variant, seed in CASES:
         if name in want:
             if not args.verify:
-                make_case(args.out, name, variant, seed, [int(k) for k in args.inputs.split(",")])
+                make_case(args.out, name, variant, seed,
+                          per_case.get(name, [int(k) for k in args.inputs.split(",")]),
+                          slide=name in args.slide_cases.split(","))
             ok &= verify_case(os.path.join(args.out, name))
     sys.exit(0 if ok else 1)
 

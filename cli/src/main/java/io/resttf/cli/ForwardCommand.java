@@ -5,6 +5,7 @@ import io.resttf.convert.tensorfile.Npy;
 import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
+import io.resttf.model.SegmentationModel;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.tensor.Layouts;
@@ -26,6 +27,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Runs the model with the given weights on an input batch and writes DIR/logits.npy"
           + " (DIR/pooled.npy when num_classes is 0) and DIR/stage1.npy..stage4.npy (NHWC, float32).",
+      "A segmentation checkpoint (mmseg's ResTv2 + UPerNet, detected from the weights) writes DIR/seg_logits.npy"
+          + " [B,H,W,K] at the input size (whole-image inference), DIR/stage1.npy..stage4.npy (the backbone's"
+          + " normed outputs) and DIR/aux_logits.npy (the auxiliary head, stride 16).",
       "Prints each output's shape and the top-1 class of each batch row.",
       "Without --variant or --config the model is detected from the weights."
     })
@@ -69,8 +73,13 @@ final class ForwardCommand implements Callable<Integer> {
       checkFits(config, x);
       outDir.check();
       stateDict = WeightsFiles.read(weights, ema.get());
+      if (ConfigDetector.isSegmentation(stateDict.keySet())) {
+        throw new BadInputException(weights + ": a segmentation checkpoint (mmseg ResTv2 + UPerNet), whose model is"
+            + " detected from its weights: leave out --variant / --config");
+      }
     } else {
       stateDict = WeightsFiles.read(weights, ema.get());
+      if (ConfigDetector.isSegmentation(stateDict.keySet())) return segment(out, stateDict);
       ConfigDetector.Detection d = ConfigDetector.detect(stateDict);
       config = d.config();
       out.println("model:       " + d.describe() + " (detected from the weights)");
@@ -91,6 +100,30 @@ final class ForwardCommand implements Callable<Integer> {
     }
     for (int s = 0; s < result.stages().size(); s++) files.write("stage" + (s + 1), result.stages().get(s));
     if (result.logits() != null) printTop1(out, result.logits());
+    files.warnNonFinite(spec.commandLine().getErr());
+    return Main.OK;
+  }
+
+  /**
+   * A segmentation checkpoint (mmseg's ResTv2 + UPerNet): whole-image inference, writing seg_logits.npy
+   * [B,H,W,K] at the input size, stage1..4.npy (the backbone's normed outputs) and aux_logits.npy.
+   */
+  private int segment(PrintWriter out, Map<String, HostTensor> stateDict) {
+    ConfigDetector.SegmentationDetection d = ConfigDetector.detectSegmentation(stateDict);
+    out.println("model:       " + d.describe() + " (detected from the weights)");
+    RestConfig backbone = d.backbone().config();
+    HostTensor x = readInput(input, layout, backbone.inChans());
+    checkFits(backbone, x);
+    outDir.check();
+    SegmentationModel.Outputs result;
+    try (SegmentationModel m = SegmentationModel.create(backbone, d.head(), precision.get().sessionConfig(null))) {
+      m.load(stateDict);
+      result = m.forward(x);
+    }
+    Outputs files = outDir.open(out);
+    files.write("seg_logits", result.segLogits());
+    for (int s = 0; s < result.features().size(); s++) files.write("stage" + (s + 1), result.features().get(s));
+    if (result.auxLogits() != null) files.write("aux_logits", result.auxLogits());
     files.warnNonFinite(spec.commandLine().getErr());
     return Main.OK;
   }

@@ -54,6 +54,16 @@ final class InspectCommand implements Callable<Integer> {
     }
     out.printf("values:   %,d floating-point%n", floats);
     try {
+      if (ConfigDetector.isSegmentation(w.stateDict().keySet())) {
+        ConfigDetector.SegmentationDetection sd = ConfigDetector.detectSegmentation(w.stateDict());
+        out.println("model:    " + sd.describe());
+        out.println("how:      backbone (" + ConfigDetector.BACKBONE + "*): " + sd.backbone().explanation()
+            + "; head width and classes from " + ConfigDetector.DECODE_HEAD + "conv_seg, pool scales (1, 2, 3, 6)"
+            + " from the four psp_modules" + (sd.head().hasAuxiliaryHead() ? ", auxiliary head from "
+            + ConfigDetector.AUXILIARY_HEAD + "convs.0" : ""));
+        out.println("config:   " + sd.backbone().config().toJson().replaceAll("\\s+", " "));
+        return Main.OK;
+      }
       ConfigDetector.Detection d = ConfigDetector.detect(w.stateDict());
       out.println("model:    " + d.describe());
       out.println("how:      " + d.explanation());
