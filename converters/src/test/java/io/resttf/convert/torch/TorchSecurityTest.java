@@ -47,7 +47,8 @@ class TorchSecurityTest {
       "evil_popen.pth, subprocess.Popen",
       "evil_getattr.pth, __builtin__.getattr",
       "evil_legacy_os_system.pth, posix.system",
-      "evil_p0_os_system.pth, posix.system"})
+      "evil_p0_os_system.pth, posix.system",
+      "evil_mmseg_meta_os_system.pth, posix.system"})
   void pythonWrittenExploitsAreRefused(String name, String global) {
     Path file = TorchTestFiles.resource(name);
     BadInputException e = assertThrows(BadInputException.class, () -> TorchCheckpoint.read(file, false, null));
