@@ -4,6 +4,7 @@ import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.tensorfile.Npy;
 import io.resttf.model.ResourceEstimate;
 import io.resttf.model.RestConfig;
+import io.resttf.model.BackboneModel;
 import io.resttf.model.RestModel;
 import io.resttf.model.SegmentationModel;
 import io.resttf.tensor.BadInputException;
@@ -11,6 +12,7 @@ import io.resttf.tensor.HostTensor;
 import io.resttf.tensor.Layouts;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -73,13 +75,15 @@ final class ForwardCommand implements Callable<Integer> {
       checkFits(config, x);
       outDir.check();
       stateDict = WeightsFiles.read(weights, ema.get());
-      if (ConfigDetector.isSegmentation(stateDict.keySet())) {
-        throw new BadInputException(weights + ": a segmentation checkpoint (mmseg ResTv2 + UPerNet), whose model is"
-            + " detected from its weights: leave out --variant / --config");
+      if (ConfigDetector.isSegmentation(stateDict.keySet()) || ConfigDetector.isDetectron2(stateDict.keySet())) {
+        throw new BadInputException(weights + ": a " + (ConfigDetector.isSegmentation(stateDict.keySet())
+            ? "segmentation checkpoint (mmseg ResTv2 + UPerNet)" : "detectron2 checkpoint (backbone.bottom_up.*)")
+            + ", whose model is detected from its weights: leave out --variant / --config");
       }
     } else {
       stateDict = WeightsFiles.read(weights, ema.get());
       if (ConfigDetector.isSegmentation(stateDict.keySet())) return segment(out, stateDict);
+      if (ConfigDetector.isDetectron2(stateDict.keySet())) return detectionBackbone(out, stateDict);
       ConfigDetector.Detection d = ConfigDetector.detect(stateDict);
       config = d.config();
       out.println("model:       " + d.describe() + " (detected from the weights)");
@@ -124,6 +128,37 @@ final class ForwardCommand implements Callable<Integer> {
     files.write("seg_logits", result.segLogits());
     for (int s = 0; s < result.features().size(); s++) files.write("stage" + (s + 1), result.features().get(s));
     if (result.auxLogits() != null) files.write("aux_logits", result.auxLogits());
+    files.warnNonFinite(spec.commandLine().getErr());
+    return Main.OK;
+  }
+
+  /**
+   * A detectron2 checkpoint (a detector, or a classification checkpoint converted by convert_to_d2.py): the
+   * ResT backbone only, writing stage1..4.npy, its four normed outputs (the FPN's input); output norms the
+   * file lacks start as detectron2 initialises them (weight 1, bias 0) and are named.
+   */
+  private int detectionBackbone(PrintWriter out, Map<String, HostTensor> stateDict) {
+    ConfigDetector.BackboneDetection d = ConfigDetector.detectDetectron2(stateDict);
+    out.println("model:       " + d.describe() + " (detected from the weights)");
+    RestConfig config = d.backbone().config();
+    HostTensor x = readInput(input, layout, config.inChans());
+    checkFits(config, x);
+    outDir.check();
+    List<HostTensor> features;
+    try (BackboneModel m = BackboneModel.create(config, d.style(), d.keyPrefix(), precision.get().sessionConfig(null))) {
+      RestModel.LoadReport report = m.load(stateDict, d.loadOptions(), 0);
+      if (!report.fresh().isEmpty()) {
+        out.println("fresh:       " + report.fresh().size() + " output-norm parameters not in the file, initialised as"
+            + " detectron2 does (weight 1, bias 0): " + d.missingNorms());
+      }
+      if (!d.ignoredKeys().isEmpty()) {
+        out.println("ignored:     " + d.ignoredKeys().size() + " keys outside the backbone (detector heads, FPN,"
+            + " classification head)");
+      }
+      features = m.forward(x);
+    }
+    Outputs files = outDir.open(out);
+    for (int s = 0; s < features.size(); s++) files.write("stage" + (s + 1), features.get(s));
     files.warnNonFinite(spec.commandLine().getErr());
     return Main.OK;
   }

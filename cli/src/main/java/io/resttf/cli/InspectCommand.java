@@ -22,14 +22,14 @@ import picocli.CommandLine.Spec;
     name = "inspect",
     mixinStandardHelpOptions = true,
     description = {
-      "Lists the tensors of a .pth or .safetensors file (key, dtype, shape), the wrapper the state_dict",
+      "Lists the tensors of a .pth, .pkl (detectron2) or .safetensors file (key, dtype, shape), the wrapper the state_dict",
       "was found in, and the model detected from it. Nothing in the file is executed. Given a SavedModel (any",
       "model directory: version, model, training run, convert output), lists its tags and signatures."
     })
 final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "PATH", description = "a .pth or .safetensors file, or a SavedModel")
+  @Parameters(index = "0", paramLabel = "PATH", description = "a .pth, .pkl or .safetensors file, or a SavedModel")
   Path file;
 
   @Mixin EmaOption ema;
@@ -62,6 +62,15 @@ final class InspectCommand implements Callable<Integer> {
             + " from the four psp_modules" + (sd.head().hasAuxiliaryHead() ? ", auxiliary head from "
             + ConfigDetector.AUXILIARY_HEAD + "convs.0" : ""));
         out.println("config:   " + sd.backbone().config().toJson().replaceAll("\\s+", " "));
+        return Main.OK;
+      }
+      if (ConfigDetector.isDetectron2(w.stateDict().keySet())) {
+        ConfigDetector.BackboneDetection bd = ConfigDetector.detectDetectron2(w.stateDict());
+        out.println("model:    " + bd.describe());
+        out.println("how:      " + ConfigDetector.D2_BACKBONE + "* keys: " + bd.backbone().explanation()
+            + (bd.missingNorms().isEmpty() ? "" : "; output norms not in the file (fresh when loaded): " + bd.missingNorms())
+            + "; " + bd.ignoredKeys().size() + " other keys (detector heads, FPN, classification head) ignored");
+        out.println("config:   " + bd.backbone().config().toJson().replaceAll("\\s+", " "));
         return Main.OK;
       }
       ConfigDetector.Detection d = ConfigDetector.detect(w.stateDict());

@@ -29,7 +29,7 @@ public final class CheckpointFiles {
   public record LoadedWeights(LinkedHashMap<String, HostTensor> stateDict, String format, String wrapper) {}
 
   /** What a file's first bytes say it is. */
-  public enum Kind { TORCH_ZIP, TORCH_LEGACY, SAFETENSORS, UNKNOWN }
+  public enum Kind { TORCH_ZIP, TORCH_LEGACY, NUMPY_PICKLE, SAFETENSORS, UNKNOWN }
 
   /**
    * Reads {@code file}; {@code ema} asks for the EMA weights of a torch training checkpoint; {@code progress}
@@ -45,6 +45,19 @@ public final class CheckpointFiles {
         TorchCheckpoint c = TorchCheckpoint.read(file, ema, progress);
         return new LoadedWeights(c.stateDict(), c.format(), c.wrapper());
       }
+      case NUMPY_PICKLE: {
+        if (ema) {
+          throw new BadInputException(file + ": EMA weights were asked for, but a pickle of numpy arrays holds a single"
+              + " state_dict");
+        }
+        io.resttf.convert.pickle.NumpyPickle.Contents c = io.resttf.convert.pickle.NumpyPickle.read(file);
+        if (progress != null) {
+          long size = sizeOf(file);
+          progress.bytesRead(size, size);
+        }
+        return new LoadedWeights(c.stateDict(), "pickle of numpy arrays (protocol " + c.protocol() + ", detectron2 .pkl)",
+            c.wrapper());
+      }
       case SAFETENSORS: {
         if (ema) {
           throw new BadInputException(file + ": EMA weights were asked for, but a .safetensors file holds a single"
@@ -58,7 +71,7 @@ public final class CheckpointFiles {
         return new LoadedWeights(sd, "safetensors", "plain state_dict");
       }
       default:
-        throw new BadInputException(file + ": not a .pth (zip or legacy torch) or .safetensors file");
+        throw new BadInputException(file + ": not a .pth (zip or legacy torch), .pkl (pickle of numpy arrays) or .safetensors file");
     }
   }
 
@@ -78,6 +91,9 @@ public final class CheckpointFiles {
     if (head.length >= 4 && head[0] == 'P' && head[1] == 'K' && (head[2] == 3 || head[2] == 5)
         && (head[3] == 4 || head[3] == 6)) {
       return Kind.TORCH_ZIP;
+    }
+    if (io.resttf.convert.pickle.NumpyPickle.looksLikePickle(head)) {
+      return Kind.NUMPY_PICKLE; // a plain pickle (detectron2 .pkl); legacy torch files start with their magic number
     }
     if (TorchCheckpoint.looksLegacy(head)) {
       return Kind.TORCH_LEGACY; // the legacy format's magic-number pickle

@@ -1,7 +1,9 @@
 package io.resttf.convert;
 
+import io.resttf.model.BackboneStyle;
 import io.resttf.model.Family;
 import io.resttf.model.RestConfig;
+import io.resttf.model.RestModel;
 import io.resttf.model.UperNetConfig;
 import io.resttf.model.Variants;
 import io.resttf.tensor.BadInputException;
@@ -214,6 +216,74 @@ public final class ConfigDetector {
       throw new BadInputException("detected head config is inconsistent (" + e.getMessage() + "); pass --config");
     }
     return new SegmentationDetection(backbone, head);
+  }
+
+  /** detectron2's key prefix of a detector's backbone (convert_to_d2.py, the d2 ResT / ResTv2 backbones). */
+  public static final String D2_BACKBONE = "backbone.bottom_up.";
+
+  /**
+   * A detected detectron2 backbone: the network (its classes 0), the {@link BackboneStyle} of its family,
+   * which per-output norms the checkpoint holds (missing ones, as in a classification checkpoint converted
+   * by convert_to_d2.py, start fresh: weight 1, bias 0, as detectron2 initialises them), and the keys a
+   * backbone ignores (the detector's FPN and heads, a classification head).
+   */
+  public record BackboneDetection(Detection backbone, BackboneStyle style, String keyPrefix, List<String> missingNorms,
+      List<String> ignoredKeys) {
+    public String describe() {
+      return "detectron2 backbone: " + backbone.describe() + " (" + (style == BackboneStyle.D2_V1
+          ? "ResT d2 backbone: norm1..3 in the trunk, the final norm on stage 4" : "ResTv2 d2 backbone: side norms norm_1..4")
+          + ")";
+    }
+
+    /** The variables that may stay fresh (the output norms) and the keys to ignore, for a strict load otherwise. */
+    public RestModel.LoadOptions loadOptions() {
+      Pattern drop = ignoredKeys.isEmpty() ? null
+          : Pattern.compile(ignoredKeys.stream().map(Pattern::quote).collect(java.util.stream.Collectors.joining("|")));
+      StringBuilder norms = new StringBuilder();
+      for (int i = 0; i < RestConfig.NUM_STAGES; i++) {
+        if (norms.length() > 0) norms.append('|');
+        norms.append(Pattern.quote(keyPrefix + style.normPrefix(i) + ".")).append("(weight|bias)");
+      }
+      return new RestModel.LoadOptions(drop, Pattern.compile(norms.toString()));
+    }
+  }
+
+  /** Whether the keys are a detectron2 model's with a ResT backbone ({@code backbone.bottom_up.stem...}). */
+  public static boolean isDetectron2(java.util.Set<String> keys) {
+    return keys.contains(D2_BACKBONE + "stem.proj.0.weight") || keys.contains(D2_BACKBONE + "stem.conv1.weight");
+  }
+
+  public static BackboneDetection detectDetectron2(Map<String, HostTensor> stateDict) {
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    stateDict.forEach((k, v) -> shapes.put(k, v.shape()));
+    return detectDetectron2Shapes(shapes);
+  }
+
+  /** Reads a detectron2 ResT / ResTv2 backbone's config off the {@code backbone.bottom_up.} keys. */
+  public static BackboneDetection detectDetectron2Shapes(Map<String, long[]> s) {
+    Map<String, long[]> bb = new LinkedHashMap<>();
+    s.forEach((k, v) -> {
+      if (k.startsWith(D2_BACKBONE)) bb.put(k.substring(D2_BACKBONE.length()), v);
+    });
+    if (bb.isEmpty()) throw new BadInputException("not a detectron2 ResT checkpoint: no " + D2_BACKBONE + "* keys");
+    Detection d = detectShapes(bb);
+    RestConfig config = d.config().withNumClasses(0);
+    Detection backbone = new Detection(config, d.variant(), d.widthDivisor(), d.explanation());
+    BackboneStyle style = config.family() == Family.V1 ? BackboneStyle.D2_V1 : BackboneStyle.D2_V2;
+    List<String> missing = new ArrayList<>();
+    for (int i = 0; i < RestConfig.NUM_STAGES; i++) {
+      String w = style.normPrefix(i) + ".weight";
+      if (!bb.containsKey(w)) missing.add(D2_BACKBONE + style.normPrefix(i));
+    }
+    List<String> ignored = new ArrayList<>();
+    for (String k : s.keySet()) {
+      boolean backboneKey = k.startsWith(D2_BACKBONE);
+      String rest = backboneKey ? k.substring(D2_BACKBONE.length()) : k;
+      if (!backboneKey || rest.startsWith("head.") || (style == BackboneStyle.D2_V2 && rest.startsWith("norm."))) {
+        ignored.add(k);
+      }
+    }
+    return new BackboneDetection(backbone, style, D2_BACKBONE, List.copyOf(missing), List.copyOf(ignored));
   }
 
   /** d such that full[i] == d * actual[i] for every i, or null. */

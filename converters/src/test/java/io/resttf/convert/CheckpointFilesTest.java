@@ -55,7 +55,7 @@ class CheckpointFilesTest {
   void unknownFilesGetAClearMessage() throws Exception {
     Path bin = Files.write(tmp.resolve("x.bin"), "hello, this is not a checkpoint".getBytes());
     BadInputException e = assertThrows(BadInputException.class, () -> CheckpointFiles.read(bin, false, null));
-    assertEquals(bin + ": not a .pth (zip or legacy torch) or .safetensors file", e.getMessage());
+    assertEquals(bin + ": not a .pth (zip or legacy torch), .pkl (pickle of numpy arrays) or .safetensors file", e.getMessage());
     BadInputException t = assertThrows(BadInputException.class, () -> TorchCheckpoint.read(bin, false, null));
     assertEquals(bin + ": not a torch.save file (neither a zip archive nor a legacy torch pickle)", t.getMessage());
 

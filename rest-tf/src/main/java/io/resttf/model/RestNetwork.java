@@ -175,7 +175,7 @@ public final class RestNetwork {
     Nn nn = new Nn(tf, params, config, training);
     Architecture arch = Architecture.of(nn);
 
-    Operand<TFloat32>[] stageOut = forwardFeatures(nn, arch, input);
+    Operand<TFloat32>[] stageOut = forwardFeatures(nn, arch, input, (stage, x) -> x);
     int last = RestConfig.NUM_STAGES - 1;
     Operand<TFloat32> x = nn.layerNorm(stageOut[last], "norm", config.dim(last));
     Operand<TFloat32> pooled = tf.math.mean(x, nn.ints(1, 2), Mean.keepDims(false));
@@ -188,26 +188,31 @@ public final class RestNetwork {
   }
 
   /**
-   * The network as a dense-prediction backbone, as mmseg's {@code ResTV2} (the official
-   * semantic_segmentation/backbone/rest_v2.py) defines it: the stage maps of {@code outIndices} (0..3,
-   * strides 4, 8, 16, 32), each through its own LayerNorm {@code norm_{i+1}} (channels-first in the
-   * official code, i.e. over C: a LayerNorm over NHWC's last axis, epsilon {@code layer_norm_eps});
-   * no final norm, no head. Parameters go into {@code params} (e.g. a {@code backbone.}-prefixed view of
-   * a segmentor's). {@link #stage}(i) of the result is the normed output i; {@link #pooled} and
-   * {@link #logits} are null.
+   * The network as a dense-prediction backbone, as the official dense code defines it ({@link BackboneStyle}):
+   * the stage maps of {@code outIndices} (0..3, strides 4, 8, 16, 32), each through its LayerNorm (over
+   * C, epsilon {@code layer_norm_eps}), on the side (mmseg, detectron2 ResTv2) or in the trunk (detectron2
+   * ResT); no head. Parameters go into {@code params} (e.g. a {@code backbone.}-prefixed view of a
+   * segmentor's). {@link #stage}(i) of the result is output i; {@link #pooled} and {@link #logits} are null.
    */
   public static RestNetwork buildBackbone(Ops tf, RestConfig config, Operand<TFloat32> input, List<Integer> outIndices,
-      Params params, Training training) {
+      BackboneStyle style, Params params, Training training) {
     config.validate();
+    if (config.family() != style.family()) {
+      throw new IllegalArgumentException(style + " backbones are " + style.family().id() + ", the config is "
+          + config.family().id());
+    }
     if (outIndices.isEmpty() || outIndices.stream().anyMatch(i -> i < 0 || i >= RestConfig.NUM_STAGES)
         || outIndices.stream().distinct().count() != outIndices.size()) {
       throw new IllegalArgumentException("out_indices must be distinct stage indices 0..3, got " + outIndices);
     }
     Nn nn = new Nn(tf, params, config, training);
-    Operand<TFloat32>[] stageOut = forwardFeatures(nn, Architecture.of(nn), input);
+    java.util.function.BiFunction<Integer, Operand<TFloat32>, Operand<TFloat32>> trunk = (s, x) ->
+        style.normsInTrunk() && (outIndices.contains(s) || s == RestConfig.NUM_STAGES - 1)
+            ? nn.layerNorm(x, style.normPrefix(s), config.dim(s)) : x;
+    Operand<TFloat32>[] stageOut = forwardFeatures(nn, Architecture.of(nn), input, trunk);
     List<Operand<TFloat32>> outs = new java.util.ArrayList<>();
     for (int i : outIndices.stream().sorted().toList()) {
-      outs.add(nn.layerNorm(stageOut[i], "norm_" + (i + 1), config.dim(i)));
+      outs.add(style.normsInTrunk() ? stageOut[i] : nn.layerNorm(stageOut[i], style.normPrefix(i), config.dim(i)));
     }
     return new RestNetwork(config, params, input, List.copyOf(outs), null, null,
         Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)));
@@ -227,7 +232,9 @@ public final class RestNetwork {
   }
 
   @SuppressWarnings("unchecked")
-  private static Operand<TFloat32>[] forwardFeatures(Nn nn, Architecture arch, Operand<TFloat32> input) {
+  /** The four stage outputs; {@code afterStage} may transform each (stage index, output) before the next stage. */
+  private static Operand<TFloat32>[] forwardFeatures(Nn nn, Architecture arch, Operand<TFloat32> input,
+      java.util.function.BiFunction<Integer, Operand<TFloat32>, Operand<TFloat32>> afterStage) {
     RestConfig c = nn.config;
     Operand<TFloat32>[] out = new Operand[RestConfig.NUM_STAGES];
     Operand<TFloat32> x = arch.stem(input);
@@ -243,6 +250,7 @@ public final class RestNetwork {
             masks == null ? null : masks.get(2 * blockIndex), masks == null ? null : masks.get(2 * blockIndex + 1));
         blockIndex++;
       }
+      x = afterStage.apply(s, x);
       out[s] = nn.tf.identity(x);
     }
     return out;

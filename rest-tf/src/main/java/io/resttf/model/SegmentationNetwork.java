@@ -61,7 +61,7 @@ public final class SegmentationNetwork {
       RestNetwork.Training training) {
     head.validate();
     Params params = new Params(tf);
-    RestNetwork backbone = RestNetwork.buildBackbone(tf, backboneConfig, input, OUT_INDICES,
+    RestNetwork backbone = RestNetwork.buildBackbone(tf, backboneConfig, input, OUT_INDICES, BackboneStyle.MMSEG,
         params.prefixed("backbone."), training);
     List<Operand<TFloat32>> feats = new ArrayList<>();
     for (int i = 0; i < backbone.numStages(); i++) feats.add(backbone.stage(i));

@@ -50,6 +50,7 @@ public final class PickleGlobals {
       Map.entry("builtins.bytearray", PickleGlobals::bytes),
       Map.entry("__builtin__.bytearray", PickleGlobals::bytes),
       Map.entry("builtins.bytes", PickleGlobals::bytes),
+      Map.entry("__builtin__.bytes", PickleGlobals::bytes), // protocol 2 names builtins so; b"" pickles as bytes()
       Map.entry("_codecs.encode", PickleGlobals::codecsEncode),
       Map.entry("copyreg._reconstructor", PickleGlobals::reconstructor),
       Map.entry("copy_reg._reconstructor", PickleGlobals::reconstructor),
