@@ -1,8 +1,11 @@
 package io.resttf.cli;
 
+import io.resttf.convert.CheckpointFiles;
+import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestModel;
+import io.resttf.serving.DenseExport;
 import io.resttf.serving.ExportMetadata;
 import io.resttf.model.ModelLocation;
 import io.resttf.model.Preprocessing;
@@ -12,6 +15,7 @@ import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -28,13 +32,15 @@ import picocli.CommandLine.Spec;
     description = {
       "Exports a model as a SavedModel: BASE/NAME/VERSION/{saved_model.pb, variables/, assets/}, written",
       "atomically, plus BASE/NAME/model.json and BASE/models.config (every exported model, for",
-      "tensorflow_model_server --model_config_file). Signatures: serving_default, classify_images, features."
+      "tensorflow_model_server --model_config_file). Signatures: serving_default, classify_images, features.",
+      "An mmseg segmentation checkpoint exports serving_default (pixel_values -> seg_logits, class_map) and features",
+      "(the backbone's normed outputs); a detectron2 checkpoint exports its ResT backbone's features."
     })
 final class ExportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   static final class Source {
-    @Option(names = "--checkpoint", required = true, paramLabel = "FILE", description = "official .pth or .safetensors file")
+    @Option(names = "--checkpoint", required = true, paramLabel = "FILE", description = "official .pth, .pkl (detectron2) or .safetensors file")
     Path checkpoint;
 
     @Option(names = "--tf-checkpoint", required = true, paramLabel = "DIR", description = "a directory written by convert")
@@ -81,8 +87,22 @@ final class ExportCommand implements Callable<Integer> {
     Map<String, HostTensor> stateDict;
     ExportMetadata meta;
     if (source.checkpoint != null) {
+      CheckpointFiles.LoadedWeights w = WeightsFiles.readWithProgress(source.checkpoint, ema.get());
+      boolean segmentation = ConfigDetector.isSegmentation(w.stateDict().keySet());
+      if (segmentation || ConfigDetector.isDetectron2(w.stateDict().keySet())) {
+        if (model != null) {
+          throw new BadInputException(source.checkpoint + ": a " + (segmentation ? "segmentation checkpoint (mmseg ResTv2 + UPerNet)"
+              : "detectron2 checkpoint (backbone.bottom_up.*)") + ", whose model is detected from its weights: leave out"
+              + " --variant / --config");
+        }
+        if (imageSize != null || maxPixels != null) {
+          throw new BadInputException("--image-size and --max-pixels apply to classification exports (classify_images);"
+              + " " + source.checkpoint + " is a " + (segmentation ? "segmentation" : "detectron2") + " checkpoint");
+        }
+        return exportDense(out, w, segmentation);
+      }
       Conversion.Request request = new Conversion.Request(source.checkpoint, model == null ? null : model.resolve(), ema.get(), null, null);
-      Conversion c = WeightsFiles.reading(source.checkpoint, progress -> Conversion.load(request, progress));
+      Conversion c = Conversion.fromWeights(request, w);
       try (RestModel m = c.model()) {
         config = m.config();
         stateDict = c.weights().stateDict();
@@ -116,10 +136,49 @@ final class ExportCommand implements Callable<Integer> {
     SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite);
     if (version != null) opts = opts.withVersion(version);
     SavedModelExporter.Result r = new SavedModelExporter(base != null ? base : Home.savedModels()).export(name, config, stateDict, meta, opts);
+    report(out, r);
+    return Main.OK;
+  }
+
+  /**
+   * A segmentation checkpoint (signatures serving_default: seg_logits + class_map, features) or a detectron2
+   * backbone (features: the four normed outputs), detected from the weights.
+   */
+  private int exportDense(PrintWriter out, CheckpointFiles.LoadedWeights w, boolean segmentation) {
+    DenseExport model;
+    RestModel.LoadOptions load;
+    if (segmentation) {
+      ConfigDetector.SegmentationDetection d = ConfigDetector.detectSegmentation(w.stateDict());
+      out.println("model:    " + d.describe() + " (detected)");
+      model = DenseExport.segmentor(d.backbone().config(), d.head(), List.of());
+      load = RestModel.LoadOptions.STRICT;
+    } else {
+      ConfigDetector.BackboneDetection d = ConfigDetector.detectDetectron2(w.stateDict());
+      out.println("model:    " + d.describe() + " (detected)");
+      if (!d.missingNorms().isEmpty()) {
+        out.println("fresh:    output norms not in the file, exported as detectron2 initialises them (weight 1, bias 0): "
+            + d.missingNorms());
+      }
+      model = DenseExport.backbone(d.backbone().config(), d.style(), d.keyPrefix());
+      load = d.loadOptions();
+    }
+    if (!allowNonFinite) NonFiniteWeights.refuse(w.stateDict(), "(--allow-nonfinite exports them anyway)");
+    SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite);
+    if (version != null) opts = opts.withVersion(version);
+    SavedModelExporter.Result r;
+    try {
+      r = new SavedModelExporter(base != null ? base : Home.savedModels()).exportDense(name, model, w.stateDict(), load, opts);
+    } catch (BadInputException e) {
+      throw new BadInputException(source.checkpoint + ": " + e.getMessage(), e);
+    }
+    report(out, r);
+    return Main.OK;
+  }
+
+  private static void report(PrintWriter out, SavedModelExporter.Result r) {
     out.println("exported: " + r.versionDir() + (r.replaced() ? " (replaced)" : ""));
     out.println("signatures: " + String.join(", ", r.signatures()));
     out.println("metadata: " + r.modelJson());
     out.println("serving:  " + r.modelsConfig() + "  (tensorflow_model_server --model_config_file=" + r.modelsConfig() + ")");
-    return Main.OK;
   }
 }

@@ -34,6 +34,27 @@ class SegmentationCommandsTest {
   }
 
   @Test
+  void exportWritesASegmentationSavedModelThatRunServesAndClassifyRefuses(@TempDir Path tmp) throws Exception {
+    Path base = tmp.resolve("models");
+    CliRun r = CliRun.of("export", "--checkpoint", CASE.resolve("weights.pth").toString(), "--name", "seg",
+        "--base", base.toString()).ok();
+    assertTrue(r.out().contains("signatures: serving_default, features"), r.out());
+    Path x = tmp.resolve("x.npy");
+    Npy.write(x, io.resttf.tensor.Layouts.nchwToNhwc(Npy.read(CASE.resolve("input_0.npy"))));
+    CliRun.of("run", "--model", base.resolve("seg").toString(), "--input", "pixel_values=" + x, "--out",
+        tmp.resolve("o").toString()).ok();
+    ForwardCommandTest.assertClose(Npy.read(CASE.resolve("seg_logits_0.npy")), Npy.read(tmp.resolve("o/seg_logits.npy")),
+        1e-4, "seg_logits through run");
+    assertArrayEquals(new long[] {1, 128, 160}, Npy.read(tmp.resolve("o/class_map.npy")).shape());
+    CliRun.of("inspect", base.resolve("seg").toString()).ok();
+    CliRun.of("classify", "--model", base.resolve("seg").toString(), x.toString())
+        .badInput("segmentation export, not a classifier");
+    CliRun.of("export", "--checkpoint", CASE.resolve("weights.pth").toString(), "--name", "seg2", "--base", base.toString(),
+        "--image-size", "256").badInput("--image-size", "classification exports");
+    assertFalse(Files.exists(base.resolve("seg2")));
+  }
+
+  @Test
   void inspectSaysWhatItFound() {
     CliRun r = CliRun.of("inspect", CASE.resolve("weights.pth").toString()).ok();
     assertTrue(r.out().contains("wrapper:  ['state_dict']"), r.out());

@@ -40,7 +40,11 @@ public record Conversion(RestModel model, CheckpointFiles.LoadedWeights weights,
   }
 
   public static Conversion load(Request request, ReadProgress progress) {
-    CheckpointFiles.LoadedWeights w = CheckpointFiles.read(request.checkpoint(), request.ema(), progress);
+    return fromWeights(request, CheckpointFiles.read(request.checkpoint(), request.ema(), progress));
+  }
+
+  /** As {@link #load}, on weights already read from {@code request.checkpoint()}. */
+  public static Conversion fromWeights(Request request, CheckpointFiles.LoadedWeights w) {
     ConfigDetector.Detection detection = null;
     RestConfig config = request.config();
     if (config == null) {

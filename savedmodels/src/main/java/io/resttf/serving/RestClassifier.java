@@ -275,6 +275,11 @@ public final class RestClassifier implements AutoCloseable {
     if (metadata == null || !SavedModelExporter.FORMAT.equals(metadata.path("format").asText())) {
       throw new BadInputException(meta + ": not rest-tf export metadata");
     }
+    String task = metadata.path("task").asText(SavedModelExporter.TASK_CLASSIFICATION);
+    if (!task.equals(SavedModelExporter.TASK_CLASSIFICATION)) {
+      throw new BadInputException(versionDir + ": a " + task + " export, not a classifier (its signatures: "
+          + String.join(", ", (Iterable<String>) () -> metadata.path("signatures").fieldNames()) + ")");
+    }
     SavedModelBundle bundle = SavedModelIntegrity.load(versionDir, () -> precision == Precision.FP32
         ? SavedModelBundle.load(versionDir.toString(), TAG)
         : SavedModelBundle.loader(versionDir.toString()).withTags(TAG)

@@ -67,6 +67,9 @@ public final class SavedModelExporter {
   public static final String MODEL_JSON = "model.json";
   public static final String FORMAT = "rest-tf-savedmodel";
   public static final int FORMAT_VERSION = 1;
+  /** rest_tf.json's {@code task}: what the export computes (absent in exports written before dense models: classification). */
+  public static final String TASK_CLASSIFICATION = "classification", TASK_SEGMENTATION = "segmentation",
+      TASK_BACKBONE = "backbone";
 
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -131,6 +134,31 @@ public final class SavedModelExporter {
       throw new BadInputException("version must be a positive integer, got " + options.version());
     }
     if (!options.allowNonFinite()) NonFiniteWeights.refuse(stateDict, "(Options.withAllowNonFinite exports them anyway)");
+    return exportVersion(name, options, (dir, version) -> writeSavedModel(dir, name, version, config, stateDict, meta));
+  }
+
+  /**
+   * Exports a dense-prediction model ({@link DenseExport}: a segmentor or a bare backbone) from an official
+   * state_dict, loaded with {@code load} (e.g. a detector's heads dropped). Same versioning, locking and
+   * atomicity as a classification export.
+   */
+  public Result exportDense(String name, DenseExport model, Map<String, HostTensor> stateDict,
+      RestModel.LoadOptions load, Options options) {
+    checkModelName(name);
+    model.validate();
+    if (options.version() != null && options.version() < 1) {
+      throw new BadInputException("version must be a positive integer, got " + options.version());
+    }
+    if (!options.allowNonFinite()) NonFiniteWeights.refuse(stateDict, "(Options.withAllowNonFinite exports them anyway)");
+    return exportVersion(name, options, (dir, version) -> writeDenseSavedModel(dir, name, version, model, stateDict, load));
+  }
+
+  /** Writes one complete SavedModel version into a staging directory. */
+  private interface VersionWriter {
+    List<String> write(Path dir, long version) throws IOException;
+  }
+
+  private Result exportVersion(String name, Options options, VersionWriter writer) {
     if (Files.exists(base) && !Files.isDirectory(base)) throw new BadInputException(base + " is not a directory");
     Path modelDir = base.resolve(name);
     if (Files.exists(modelDir) && !Files.isDirectory(modelDir)) {
@@ -152,7 +180,7 @@ public final class SavedModelExporter {
         Path target = modelDir.resolve(Long.toString(version));
         List<String> signatures;
         try (AtomicFiles.StagedDirectory st = AtomicFiles.stage(target)) {
-          signatures = writeSavedModel(st.path(), name, version, config, stateDict, meta);
+          signatures = writer.write(st.path(), version);
           Consumer<Path> hook = afterStaging;
           if (hook != null) hook.accept(st.path());
           st.commit(existing); // existing may be spelled differently ("007" for version 7)
@@ -234,11 +262,78 @@ public final class SavedModelExporter {
     return sigs.stream().map(Signature::key).toList();
   }
 
+  private static List<String> writeDenseSavedModel(Path dir, String name, long version, DenseExport model,
+      Map<String, HostTensor> stateDict, RestModel.LoadOptions load) throws IOException {
+    List<Signature> sigs;
+    try (Graph g = new Graph()) {
+      DenseServingGraph sg = DenseServingGraph.build(g, model);
+      try (Session session = new Session(g)) {
+        sg.loader.load(session, stateDict, load, 0);
+        sigs = sg.signatures();
+        SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withTags(ServingSignatures.TAG);
+        for (Signature s : sigs) exporter.withFunction(session.function(s));
+        try {
+          exporter.export();
+        } catch (TensorFlowException e) {
+          String why = ErrorText.tensorFlow(e.getMessage());
+          if (ErrorText.osReason(e.getMessage()) != null) {
+            throw new BadInputException(dir + ": cannot write the SavedModel (" + why + ")", e);
+          }
+          throw new IllegalStateException("writing the SavedModel to " + dir + " failed: " + why, e);
+        }
+      }
+    }
+    Path assets = Files.createDirectories(dir.resolve("assets"));
+    List<String> labels = model.labels();
+    Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", labels) + (labels.isEmpty() ? "" : "\n"));
+    ObjectNode d = JSON.createObjectNode();
+    d.put("format", FORMAT);
+    d.put("format_version", FORMAT_VERSION);
+    d.put("task", model.task());
+    d.put("name", name);
+    d.put("version", version);
+    d.set("backbone", model.backbone().toJsonNode());
+    d.put("backbone_style", model.style().name().toLowerCase(java.util.Locale.ROOT));
+    d.put("key_prefix", model.keyPrefix());
+    if (model.head() != null) {
+      ObjectNode h = d.putObject("head");
+      h.put("type", "UPerHead");
+      h.put("channels", model.head().channels());
+      ArrayNode ps = h.putArray("pool_scales");
+      model.head().poolScales().forEach(ps::add);
+      h.put("num_classes", model.head().numClasses());
+      h.put("aux_channels", model.head().auxChannels());
+      h.put("aux_in_index", model.head().auxInIndex());
+      h.put("align_corners", false);
+    }
+    ArrayNode ls = d.putArray("labels");
+    labels.forEach(ls::add);
+    d.put("rest_tf_version", restTfVersion());
+    d.put("tensorflow_version", TensorFlow.version());
+    d.put("exported_at", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+    signaturesNode(d, sigs);
+    Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(d) + "\n");
+    return sigs.stream().map(Signature::key).toList();
+  }
+
+  private static void signaturesNode(ObjectNode d, List<Signature> sigs) {
+    ObjectNode s = d.putObject("signatures");
+    for (Signature sig : sigs) {
+      ObjectNode o = s.putObject(sig.key());
+      o.put("method_name", sig.methodName());
+      ObjectNode in = o.putObject("inputs");
+      sig.getInputs().forEach((k, v) -> in.set(k, describe(v)));
+      ObjectNode out = o.putObject("outputs");
+      sig.getOutputs().forEach((k, v) -> out.set(k, describe(v)));
+    }
+  }
+
   private static ObjectNode metadataDocument(String name, long version, RestConfig config, ExportMetadata meta,
       List<Signature> sigs, int topK) {
     ObjectNode d = JSON.createObjectNode();
     d.put("format", FORMAT);
     d.put("format_version", FORMAT_VERSION);
+    d.put("task", TASK_CLASSIFICATION);
     d.put("name", name);
     d.put("version", version);
     if (meta.variant() != null) d.put("variant", meta.variant());
@@ -258,15 +353,7 @@ public final class SavedModelExporter {
     d.put("rest_tf_version", restTfVersion());
     d.put("tensorflow_version", TensorFlow.version());
     d.put("exported_at", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
-    ObjectNode s = d.putObject("signatures");
-    for (Signature sig : sigs) {
-      ObjectNode o = s.putObject(sig.key());
-      o.put("method_name", sig.methodName());
-      ObjectNode in = o.putObject("inputs");
-      sig.getInputs().forEach((k, v) -> in.set(k, describe(v)));
-      ObjectNode out = o.putObject("outputs");
-      sig.getOutputs().forEach((k, v) -> out.set(k, describe(v)));
-    }
+    signaturesNode(d, sigs);
     return d;
   }
 

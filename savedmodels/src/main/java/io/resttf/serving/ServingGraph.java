@@ -71,20 +71,7 @@ final class ServingGraph {
     preprocessed = tf.withName("preprocessed").identity(preprocessBatch(g, tf, imageBytes, pre, c, maxPixels));
     pixelValues = tf.withName(PIXEL_VALUES).placeholderWithDefault(preprocessed, Shape.of(-1, -1, -1, c));
 
-    // Readable refusal of shapes the network cannot take (the official code crashes on them).
-    Operand<TInt32> shape = tf.shape(pixelValues);
-    Operand<TBool> ok = all(tf,
-        tf.math.greaterEqual(dim(tf, shape, 0), tf.constant(1)),
-        tf.math.greaterEqual(dim(tf, shape, 1), tf.constant(RestConfig.STRIDE)),
-        tf.math.greaterEqual(dim(tf, shape, 2), tf.constant(RestConfig.STRIDE)),
-        tf.math.equal(tf.math.floorMod(dim(tf, shape, 1), tf.constant(RestConfig.STRIDE)), tf.constant(0)),
-        tf.math.equal(tf.math.floorMod(dim(tf, shape, 2), tf.constant(RestConfig.STRIDE)), tf.constant(0)),
-        tf.math.equal(dim(tf, shape, 3), tf.constant(c)));
-    Operand<TString> msg = tf.strings.stringFormat(List.of(shape), StringFormat.template(
-        "pixel_values must be [batch >= 1, height, width, " + c + "] (NHWC) with height and width multiples of 32"
-            + " and at least 32; got shape {}"), StringFormat.placeholder("{}"));
-    Op check = tf.withName("check_pixel_values").assertThat(ok, List.of(msg));
-    Operand<TFloat32> checked = tf.withControlDependencies(List.of(check)).withName("checked_pixel_values").identity(pixelValues);
+    Operand<TFloat32> checked = checkedPixels(tf, pixelValues, c);
 
     network = RestNetwork.build(tf, config, checked);
     List<Operand<TFloat32>> st = new ArrayList<>();
@@ -108,6 +95,29 @@ final class ServingGraph {
     }
 
     loader = WeightLoader.create(tf, network.params(), config);
+  }
+
+
+  /**
+   * {@code pixelValues} behind an in-graph assertion of the shapes the network takes ([batch >= 1, H, W, c]
+   * with H, W multiples of 32 and at least 32; the official code crashes on others), with a readable message.
+   */
+  static Operand<TFloat32> checkedPixels(Ops tf, Operand<TFloat32> pixelValues, int c) {
+    // Readable refusal of shapes the network cannot take (the official code crashes on them).
+    Operand<TInt32> shape = tf.shape(pixelValues);
+    Operand<TBool> ok = all(tf,
+        tf.math.greaterEqual(dim(tf, shape, 0), tf.constant(1)),
+        tf.math.greaterEqual(dim(tf, shape, 1), tf.constant(RestConfig.STRIDE)),
+        tf.math.greaterEqual(dim(tf, shape, 2), tf.constant(RestConfig.STRIDE)),
+        tf.math.equal(tf.math.floorMod(dim(tf, shape, 1), tf.constant(RestConfig.STRIDE)), tf.constant(0)),
+        tf.math.equal(tf.math.floorMod(dim(tf, shape, 2), tf.constant(RestConfig.STRIDE)), tf.constant(0)),
+        tf.math.equal(dim(tf, shape, 3), tf.constant(c)));
+    Operand<TString> msg = tf.strings.stringFormat(List.of(shape), StringFormat.template(
+        "pixel_values must be [batch >= 1, height, width, " + c + "] (NHWC) with height and width multiples of 32"
+            + " and at least 32; got shape {}"), StringFormat.placeholder("{}"));
+    Op check = tf.withName("check_pixel_values").assertThat(ok, List.of(msg));
+    return tf.withControlDependencies(List.of(check)).withName("checked_pixel_values").identity(pixelValues);
+
   }
 
   static ServingGraph build(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels) {

@@ -21,6 +21,10 @@ public final class ServingSignatures {
   /** {@code image_bytes} → {@code pixel_values}: the in-graph preprocessing alone. */
   public static final String PREPROCESS_IMAGES = "preprocess_images";
 
+  /** Segmentation exports: {@code serving_default} gives {@code seg_logits} [B,H,W,K] and {@code class_map} int32 [B,H,W]. */
+  public static final String SEG_LOGITS = "seg_logits";
+  public static final String CLASS_MAP = "class_map";
+
   public static final String PIXEL_VALUES = "pixel_values";
   public static final String IMAGE_BYTES = "image_bytes";
   public static final String LOGITS = "logits";

@@ -1,0 +1,57 @@
+package io.resttf.serving;
+
+import io.resttf.model.BackboneStyle;
+import io.resttf.model.RestConfig;
+import io.resttf.model.UperNetConfig;
+import io.resttf.tensor.BadInputException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a dense-prediction export holds: an mmseg segmentor (ResTv2 backbone + UPerNet, {@code head} set)
+ * or a bare backbone of a {@link BackboneStyle} (e.g. detectron2's), its parameters under {@code keyPrefix}.
+ *
+ * @param labels class names of a segmentor (empty: class_0 … class_{K-1}); empty for a backbone
+ */
+public record DenseExport(RestConfig backbone, BackboneStyle style, String keyPrefix, UperNetConfig head, List<String> labels) {
+  public DenseExport {
+    labels = labels == null ? List.of() : List.copyOf(labels);
+  }
+
+  /** An mmseg segmentor (keys backbone.*, decode_head.*, auxiliary_head.*). */
+  public static DenseExport segmentor(RestConfig backbone, UperNetConfig head, List<String> labels) {
+    return new DenseExport(backbone, BackboneStyle.MMSEG, "backbone.", head, labels);
+  }
+
+  /** A backbone alone: its four normed outputs. */
+  public static DenseExport backbone(RestConfig backbone, BackboneStyle style, String keyPrefix) {
+    return new DenseExport(backbone, style, keyPrefix, null, List.of());
+  }
+
+  public String task() {
+    return head == null ? SavedModelExporter.TASK_BACKBONE : SavedModelExporter.TASK_SEGMENTATION;
+  }
+
+  /** The labels written to labels.txt: the given names, or class_i for a segmentor without names. */
+  @Override
+  public List<String> labels() {
+    if (head == null || !labels.isEmpty()) return labels;
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < head.numClasses(); i++) out.add("class_" + i);
+    return out;
+  }
+
+  DenseExport validate() {
+    backbone.validate();
+    if (backbone.family() != style.family()) {
+      throw new BadInputException(style + " backbones are " + style.family().id() + ", the config is " + backbone.family().id());
+    }
+    if (head != null) {
+      head.validate();
+      if (!labels.isEmpty() && labels.size() != head.numClasses()) {
+        throw new BadInputException(labels.size() + " labels for a head of " + head.numClasses() + " classes");
+      }
+    }
+    return this;
+  }
+}
