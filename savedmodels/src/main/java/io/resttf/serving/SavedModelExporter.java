@@ -266,7 +266,7 @@ public final class SavedModelExporter {
       Map<String, HostTensor> stateDict, RestModel.LoadOptions load) throws IOException {
     List<Signature> sigs;
     try (Graph g = new Graph()) {
-      DenseServingGraph sg = DenseServingGraph.build(g, model);
+      DenseServingGraph sg = DenseServingGraph.build(g, model, io.resttf.util.ImageHeader.DEFAULT_MAX_PIXELS);
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, load, 0);
         sigs = sg.signatures();

@@ -200,7 +200,7 @@ final class ServingGraph {
    * most {@code maxPixels}; the decode depends on that assertion, so a decompression bomb is refused
    * before anything is allocated for its pixels.
    */
-  private static ConcreteFunction decodeFunction(boolean jpeg, long maxPixels) {
+  static ConcreteFunction decodeFunction(boolean jpeg, long maxPixels) {
     return ConcreteFunction.create(t -> {
       Placeholder<TString> p = t.placeholder(TString.class, Placeholder.shape(Shape.scalar()));
       Placeholder<TInt32> index = t.placeholder(TInt32.class, Placeholder.shape(Shape.scalar()));
@@ -289,11 +289,7 @@ final class ServingGraph {
   private static Operand<TFloat32> preprocessOne(Ops b, Operand<TString> bytes, Operand<TInt32> index,
       Preprocessing pre, int c, ConcreteFunction decodeJpeg, ConcreteFunction decodeOther) {
     Operand<TInt32> zero = b.constant(0);
-    Operand<TBool> isJpeg = b.math.equal(b.strings.substr(bytes, zero, b.constant(3)),
-        b.constant(StandardCharsets.ISO_8859_1, new String(JPEG_MAGIC, StandardCharsets.ISO_8859_1)));
-    // If (not StatelessIf): the non-JPEG branch holds an assertion.
-    Operand<TUint8> rgb = (Operand<TUint8>) (Operand) b.ifOp(isJpeg, List.of(bytes, index), List.of(TUint8.class),
-        decodeJpeg, decodeOther).output().get(0);
+    Operand<TUint8> rgb = decodeRgb(b, bytes, index, decodeJpeg, decodeOther);
 
     // Channels: RGB as PIL convert('RGB') (gray replicated, alpha dropped); one channel as convert('L').
     Operand<TFloat32> img;
@@ -348,6 +344,17 @@ final class ServingGraph {
     return b.math.div(b.math.sub(unit, b.constant(mean)), b.constant(std));
   }
 
+  /** One encoded image → uint8 [h, w, 3] RGB, through the JPEG or the PNG/GIF/BMP decode function (both size-checked). */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  static Operand<TUint8> decodeRgb(Ops b, Operand<TString> bytes, Operand<TInt32> index, ConcreteFunction decodeJpeg,
+      ConcreteFunction decodeOther) {
+    Operand<TBool> isJpeg = b.math.equal(b.strings.substr(bytes, b.constant(0), b.constant(3)),
+        b.constant(StandardCharsets.ISO_8859_1, new String(JPEG_MAGIC, StandardCharsets.ISO_8859_1)));
+    // If (not StatelessIf): the non-JPEG branch holds an assertion.
+    return (Operand<TUint8>) (Operand) b.ifOp(isJpeg, List.of(bytes, index), List.of(TUint8.class),
+        decodeJpeg, decodeOther).output().get(0);
+  }
+
   private static Operand<TFloat32> resize(Ops b, Operand<TFloat32> x, Operand<TInt32> oh, Operand<TInt32> ow,
       Operand<TFloat32> scaleY, Operand<TFloat32> scaleX) {
     return b.image.scaleAndTranslate(x, b.stack(List.of(oh, ow)), b.stack(List.of(scaleY, scaleX)),
@@ -370,7 +377,7 @@ final class ServingGraph {
     return b.math.add(q, b.math.mul(b.math.floorMod(d, two), b.math.floorMod(q, two)));
   }
 
-  private static Operand<TInt32> dim(Ops tf, Operand<TInt32> shape, int i) {
+  static Operand<TInt32> dim(Ops tf, Operand<TInt32> shape, int i) {
     return tf.gather(shape, tf.constant(i), tf.constant(0));
   }
 

@@ -23,6 +23,13 @@ public final class ServingSignatures {
 
   /** Segmentation exports: {@code serving_default} gives {@code seg_logits} [B,H,W,K] and {@code class_map} int32 [B,H,W]. */
   public static final String SEG_LOGITS = "seg_logits";
+  /**
+   * Segmentation exports: {@code image_bytes} string [-1] (images of one size per request) → {@code class_map} int32
+   * [B,H,W] at the images' own size, {@code class_areas} int64 [B,K] (pixels per class), {@code original_sizes} [B,2].
+   */
+  public static final String SEGMENT_IMAGES = "segment_images";
+  public static final String CLASS_AREAS = "class_areas";
+  public static final String ORIGINAL_SIZES = "original_sizes";
   public static final String CLASS_MAP = "class_map";
 
   public static final String PIXEL_VALUES = "pixel_values";
