@@ -38,7 +38,7 @@ class SegmentationCommandsTest {
     Path base = tmp.resolve("models");
     CliRun r = CliRun.of("export", "--checkpoint", CASE.resolve("weights.pth").toString(), "--name", "seg",
         "--base", base.toString()).ok();
-    assertTrue(r.out().contains("signatures: serving_default, features"), r.out());
+    assertTrue(r.out().contains("signatures: serving_default, segment_images, preprocess_images, features"), r.out());
     Path x = tmp.resolve("x.npy");
     Npy.write(x, io.resttf.tensor.Layouts.nchwToNhwc(Npy.read(CASE.resolve("input_0.npy"))));
     CliRun.of("run", "--model", base.resolve("seg").toString(), "--input", "pixel_values=" + x, "--out",
@@ -52,6 +52,44 @@ class SegmentationCommandsTest {
     CliRun.of("export", "--checkpoint", CASE.resolve("weights.pth").toString(), "--name", "seg2", "--base", base.toString(),
         "--image-size", "256").badInput("--image-size", "classification exports");
     assertFalse(Files.exists(base.resolve("seg2")));
+  }
+
+  static final Path PIL = Path.of("../savedmodels/src/test/resources/io/resttf/serving/pil");
+  static final Path SEGPIPE = Path.of("../savedmodels/src/test/resources/io/resttf/serving/segpipe");
+
+  @Test
+  void segmentWritesClassMapsOverlaysAndLinesAndGoesOnAfterACorruptImage(@TempDir Path tmp) throws Exception {
+    Path base = tmp.resolve("models");
+    CliRun.of("export", "--checkpoint", CASE.resolve("weights.pth").toString(), "--name", "seg", "--base", base.toString()).ok();
+    Path corrupt = tmp.resolve("broken.png");
+    Files.write(corrupt, new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3});
+    Path out = tmp.resolve("out");
+    CliRun r = CliRun.of("segment", "--model", base.resolve("seg").toString(), "--out", out.toString(),
+        PIL.resolve("odd_333x517.jpg").toString(), corrupt.toString(), PIL.resolve("rgba_97x150.png").toString());
+    assertEquals(2, r.code(), r.err());
+    r.oneLine("broken.png");
+    assertTrue(r.out().contains("odd_333x517.jpg (333x517): class_"), r.out());
+    assertTrue(r.out().contains("rgba_97x150.png (97x150): class_"), r.out());
+    java.awt.image.BufferedImage classes = javax.imageio.ImageIO.read(out.resolve("odd_333x517.classes.png").toFile());
+    assertEquals(333, classes.getWidth());
+    assertEquals(517, classes.getHeight());
+    // the class map equals mmseg's pipeline (OpenCV + the float64 segmentor) but where float rounding ties
+    long[] ref = Npy.read(SEGPIPE.resolve("odd_333x517.jpg.class_map.npy")).toLongs();
+    int same = 0;
+    for (int y = 0; y < 517; y++) for (int x = 0; x < 333; x++) if (classes.getRaster().getSample(x, y, 0) == ref[y * 333 + x]) same++;
+    assertTrue(same >= 0.9995 * ref.length, same + " of " + ref.length);
+    java.awt.image.BufferedImage overlay = javax.imageio.ImageIO.read(out.resolve("odd_333x517.overlay.png").toFile());
+    assertEquals(517, overlay.getHeight());
+    assertTrue(overlay.getWidth() > 333, "a legend beside the image");
+    assertFalse(Files.exists(out.resolve("broken.classes.png")));
+
+    CliRun slide = CliRun.of("segment", "--model", base.resolve("seg").toString(), "--out", tmp.resolve("s").toString(),
+        "--mode", "slide", "--crop", "256", "--stride", "171", "--flip", PIL.resolve("odd_333x517.jpg").toString()).ok();
+    assertTrue(slide.out().contains("odd_333x517.jpg (333x517): "), slide.out());
+    CliRun.of("segment", "--model", base.resolve("seg").toString(), "--out", tmp.resolve("t").toString(), "--mode", "slide",
+        "--crop", "100", PIL.resolve("odd_333x517.jpg").toString()).badInput("--crop 100", "multiple of 32");
+    CliRun.of("segment", "--model", CASE.resolve("weights.pth").toString(), "--out", tmp.resolve("u").toString(),
+        PIL.resolve("odd_333x517.jpg").toString()).badInput("weights.pth", "checkpoint file");
   }
 
   @Test

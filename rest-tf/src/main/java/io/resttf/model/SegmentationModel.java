@@ -139,50 +139,8 @@ public final class SegmentationModel implements AutoCloseable {
    * is taken whole. Every crop side must be a multiple of 32, as any input.
    */
   public HostTensor slideLogits(HostTensor nhwc, int crop, int stride) {
-    if (crop < RestConfig.STRIDE || crop % RestConfig.STRIDE != 0) {
-      throw new io.resttf.tensor.BadInputException("crop size " + crop + " must be a multiple of 32 and at least 32");
-    }
-    if (stride < 1 || stride > crop) {
-      throw new io.resttf.tensor.BadInputException("slide stride " + stride + " must be in 1.." + crop + " (the crop size)");
-    }
     RestModel.checkInputShape(nhwc.shape(), backboneConfig.inChans());
-    long[] shape = nhwc.shape();
-    int b = (int) shape[0], h = (int) shape[1], w = (int) shape[2], c = (int) shape[3];
-    int k = headConfig.numClasses();
-    int hGrids = Math.max(h - crop + stride - 1, 0) / stride + 1;
-    int wGrids = Math.max(w - crop + stride - 1, 0) / stride + 1;
-    float[] src = nhwc.toFloats();
-    float[] preds = new float[Math.multiplyExact(Math.multiplyExact(b, h), Math.multiplyExact(w, k))];
-    int[] count = new int[h * w];
-    for (int hi = 0; hi < hGrids; hi++) {
-      for (int wi = 0; wi < wGrids; wi++) {
-        int y2 = Math.min(hi * stride + crop, h), x2 = Math.min(wi * stride + crop, w);
-        int y1 = Math.max(y2 - crop, 0), x1 = Math.max(x2 - crop, 0);
-        int ch = y2 - y1, cw = x2 - x1;
-        float[] part = new float[b * ch * cw * c];
-        for (int n = 0; n < b; n++) {
-          for (int y = 0; y < ch; y++) {
-            System.arraycopy(src, ((n * h + y1 + y) * w + x1) * c, part, ((n * ch + y) * cw) * c, cw * c);
-          }
-        }
-        float[] logits = forwardLogits(HostTensor.ofFloats(new long[] {b, ch, cw, c}, part)).toFloats();
-        for (int n = 0; n < b; n++) {
-          for (int y = 0; y < ch; y++) {
-            for (int x = 0; x < cw; x++) {
-              int from = ((n * ch + y) * cw + x) * k, to = ((n * h + y1 + y) * w + x1 + x) * k;
-              for (int j = 0; j < k; j++) preds[to + j] += logits[from + j];
-            }
-          }
-        }
-        for (int y = y1; y < y2; y++) for (int x = x1; x < x2; x++) count[y * w + x]++;
-      }
-    }
-    for (int n = 0; n < b; n++) {
-      for (int p = 0; p < h * w; p++) {
-        for (int j = 0; j < k; j++) preds[(n * h * w + p) * k + j] /= count[p];
-      }
-    }
-    return HostTensor.ofFloats(new long[] {b, h, w, k}, preds);
+    return SlideInference.slide(nhwc, crop, stride, headConfig.numClasses(), this::forwardLogits);
   }
 
   private HostTensor forwardLogits(HostTensor nhwc) {

@@ -11,7 +11,7 @@ import java.util.List;
  * What a dense-prediction export holds: an mmseg segmentor (ResTv2 backbone + UPerNet, {@code head} set)
  * or a bare backbone of a {@link BackboneStyle} (e.g. detectron2's), its parameters under {@code keyPrefix}.
  *
- * @param labels class names of a segmentor (empty: class_0 … class_{K-1}); empty for a backbone
+ * @param labels class names of a segmentor (empty: ADE20K's for 150 classes, else class_0 … class_{K-1}); empty for a backbone
  */
 public record DenseExport(RestConfig backbone, BackboneStyle style, String keyPrefix, UperNetConfig head, List<String> labels) {
   public DenseExport {
@@ -36,6 +36,8 @@ public record DenseExport(RestConfig backbone, BackboneStyle style, String keyPr
   @Override
   public List<String> labels() {
     if (head == null || !labels.isEmpty()) return labels;
+    // the official segmentation checkpoints are ADE20K's: 150 classes in mmseg's order
+    if (head.numClasses() == SegmentationPalette.ADE20K_CLASSES) return SegmentationPalette.ade20k().names();
     List<String> out = new ArrayList<>();
     for (int i = 0; i < head.numClasses(); i++) out.add("class_" + i);
     return out;

@@ -34,7 +34,7 @@ class DenseExportTest {
     SavedModelExporter.Result r = new SavedModelExporter(tmp.resolve("models")).exportDense("seg",
         DenseExport.segmentor(d.backbone().config(), d.head(), List.of()), w.stateDict(), RestModel.LoadOptions.STRICT,
         SavedModelExporter.Options.DEFAULT);
-    assertEquals(List.of("serving_default", "features"), r.signatures());
+    assertEquals(List.of("serving_default", "segment_images", "preprocess_images", "features"), r.signatures());
     JsonNode meta = SavedModelExporter.JSON.readTree(r.versionDir().resolve("assets/rest_tf.json").toFile());
     assertEquals("segmentation", meta.get("task").asText());
     assertEquals(10, meta.get("head").get("num_classes").asInt());
