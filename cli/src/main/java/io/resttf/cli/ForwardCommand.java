@@ -114,11 +114,8 @@ final class ForwardCommand implements Callable<Integer> {
    */
   private int segment(PrintWriter out, Map<String, HostTensor> stateDict) {
     ConfigDetector.SegmentationDetection d = ConfigDetector.detectSegmentation(stateDict);
-    out.println("model:       " + d.describe() + " (detected from the weights)");
     RestConfig backbone = d.backbone().config();
-    HostTensor x = readInput(input, layout, backbone.inChans());
-    checkFits(backbone, x);
-    outDir.check();
+    HostTensor x = detectedInput(out, d.describe(), backbone);
     SegmentationModel.Outputs result;
     try (SegmentationModel m = SegmentationModel.create(backbone, d.head(), precision.get().sessionConfig(null))) {
       m.load(stateDict);
@@ -139,11 +136,8 @@ final class ForwardCommand implements Callable<Integer> {
    */
   private int detectionBackbone(PrintWriter out, Map<String, HostTensor> stateDict) {
     ConfigDetector.BackboneDetection d = ConfigDetector.detectDetectron2(stateDict);
-    out.println("model:       " + d.describe() + " (detected from the weights)");
     RestConfig config = d.backbone().config();
-    HostTensor x = readInput(input, layout, config.inChans());
-    checkFits(config, x);
-    outDir.check();
+    HostTensor x = detectedInput(out, d.describe(), config);
     List<HostTensor> features;
     try (BackboneModel m = BackboneModel.create(config, d.style(), d.keyPrefix(), precision.get().sessionConfig(null))) {
       RestModel.LoadReport report = m.load(stateDict, d.loadOptions(), 0);
@@ -161,6 +155,15 @@ final class ForwardCommand implements Callable<Integer> {
     for (int s = 0; s < features.size(); s++) files.write("stage" + (s + 1), features.get(s));
     files.warnNonFinite(spec.commandLine().getErr());
     return Main.OK;
+  }
+
+  /** Says what was detected, then reads the input and checks it and the output directory, before any graph. */
+  private HostTensor detectedInput(PrintWriter out, String description, RestConfig config) {
+    out.println("model:       " + description + " (detected from the weights)");
+    HostTensor x = readInput(input, layout, config.inChans());
+    checkFits(config, x);
+    outDir.check();
+    return x;
   }
 
   /** Refuses, before a graph is built, a batch whose forward pass cannot fit in this machine's memory. */

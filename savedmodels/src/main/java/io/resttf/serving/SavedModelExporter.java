@@ -241,18 +241,7 @@ public final class SavedModelExporter {
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, RestModel.LoadOptions.STRICT, 0);
         sigs = sg.signatures();
-        SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withTags(ServingSignatures.TAG);
-        for (Signature s : sigs) exporter.withFunction(session.function(s));
-        try {
-          exporter.export();
-        } catch (TensorFlowException e) {
-          // e.g. "No space left on device; [[{{node save/Save}}]]; Hint: ..." → the OS reason, one line
-          String why = ErrorText.tensorFlow(e.getMessage());
-          if (ErrorText.osReason(e.getMessage()) != null) {
-            throw new BadInputException(dir + ": cannot write the SavedModel (" + why + ")", e);
-          }
-          throw new IllegalStateException("writing the SavedModel to " + dir + " failed: " + why, e);
-        }
+        exportFunctions(dir, session, sigs);
       }
       Path assets = Files.createDirectories(dir.resolve("assets"));
       Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
@@ -260,6 +249,22 @@ public final class SavedModelExporter {
       Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(doc) + "\n");
     }
     return sigs.stream().map(Signature::key).toList();
+  }
+
+  /** Writes the session's functions for {@code sigs} as a SavedModel in {@code dir} (tag "serve"). */
+  private static void exportFunctions(Path dir, Session session, List<Signature> sigs) throws IOException {
+    SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withTags(ServingSignatures.TAG);
+    for (Signature s : sigs) exporter.withFunction(session.function(s));
+    try {
+      exporter.export();
+    } catch (TensorFlowException e) {
+      // e.g. "No space left on device; [[{{node save/Save}}]]; Hint: ..." → the OS reason, one line
+      String why = ErrorText.tensorFlow(e.getMessage());
+      if (ErrorText.osReason(e.getMessage()) != null) {
+        throw new BadInputException(dir + ": cannot write the SavedModel (" + why + ")", e);
+      }
+      throw new IllegalStateException("writing the SavedModel to " + dir + " failed: " + why, e);
+    }
   }
 
   private static List<String> writeDenseSavedModel(Path dir, String name, long version, DenseExport model,
@@ -270,17 +275,7 @@ public final class SavedModelExporter {
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, load, 0);
         sigs = sg.signatures();
-        SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withTags(ServingSignatures.TAG);
-        for (Signature s : sigs) exporter.withFunction(session.function(s));
-        try {
-          exporter.export();
-        } catch (TensorFlowException e) {
-          String why = ErrorText.tensorFlow(e.getMessage());
-          if (ErrorText.osReason(e.getMessage()) != null) {
-            throw new BadInputException(dir + ": cannot write the SavedModel (" + why + ")", e);
-          }
-          throw new IllegalStateException("writing the SavedModel to " + dir + " failed: " + why, e);
-        }
+        exportFunctions(dir, session, sigs);
       }
     }
     Path assets = Files.createDirectories(dir.resolve("assets"));
