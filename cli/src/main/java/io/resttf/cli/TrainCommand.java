@@ -52,6 +52,18 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = {"-V", "--version"}, versionHelp = true, order = 91, description = "Print version information and exit.")
   boolean version;
 
+  enum Task { classification, segmentation }
+
+  @Option(names = "--task", order = 0, paramLabel = "classification|segmentation", defaultValue = "classification",
+      description = "segmentation: an mmseg ResTv2 + UPerNet segmentor on a dataset DIR with train/ and val/ splits of"
+          + " images/ + annotations/ and classes.txt (data synth-scenes writes one); reads --data, --init (demo, a"
+          + " classification or an mmseg checkpoint), --out, --epochs, --batch, --lr, --weight-decay, --seed, --head-channels")
+  Task task;
+
+  @Option(names = "--head-channels", order = 3, paramLabel = "N",
+      description = "segmentation: UPerNet width (default 512 as the official configs; 64 with --init demo)")
+  Integer headChannels;
+
   @Option(names = "--data", order = 1, paramLabel = "DIR|fashion-mnist", description = "an image folder, or fashion-mnist (Debian's dataset-fashion-mnist)")
   String data;
 
@@ -90,6 +102,8 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter o = spec.commandLine().getOut();
+    if (task == Task.segmentation) return new SegmentationTrainRun(this).run(o);
+    if (headChannels != null) throw new BadInputException("--head-channels applies to --task segmentation");
     Trainer.Settings settings = Trainer.Settings.defaults().withEvalBatch(evalBatch).withExportName(name)
         .withInitialEval(initialEval != null ? initialEval : init != null);
     if (workers != null) {

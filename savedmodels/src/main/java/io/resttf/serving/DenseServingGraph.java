@@ -41,9 +41,9 @@ final class DenseServingGraph {
   private DenseServingGraph(Graph g, DenseExport model, long maxPixels) {
     Ops tf = Ops.create(g);
     int c = model.backbone().inChans();
-    if (model.head() != null && c == 3) {
+    if (model.head() != null && (c == 3 || c == 1)) {
       imageBytes = tf.withName(IMAGE_BYTES).placeholder(TString.class, Placeholder.shape(Shape.of(-1)));
-      Operand<TFloat32>[] pre = MmsegTestPipeline.build(g, tf, imageBytes, maxPixels);
+      Operand<TFloat32>[] pre = MmsegTestPipeline.build(g, tf, imageBytes, maxPixels, model.pipeline(), c);
       preprocessed = tf.withName("preprocessed").identity(pre[0]);
       originalSizes = tf.withName(ORIGINAL_SIZES).dtypes.cast(pre[1], TInt32.class);
       pixelValues = tf.withName(PIXEL_VALUES).placeholderWithDefault(preprocessed, Shape.of(-1, -1, -1, c));

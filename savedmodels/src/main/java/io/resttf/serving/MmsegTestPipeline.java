@@ -27,8 +27,7 @@ import org.tensorflow.types.family.TType;
 final class MmsegTestPipeline {
   private MmsegTestPipeline() {}
 
-  static final int LONG_EDGE = 2048, SHORT_EDGE = 512, SIZE_DIVISOR = 32;
-  static final double[] MEAN = {123.675, 116.28, 103.53}, STD = {58.395, 57.12, 57.375};
+  static final int SIZE_DIVISOR = 32;
 
   /**
    * string [N] → {float32 [N, H', W', 3] normalised (all images of one request must share their size), int32
@@ -36,10 +35,11 @@ final class MmsegTestPipeline {
    * caller casts the sizes.
    */
   @SuppressWarnings("unchecked")
-  static Operand<TFloat32>[] build(Graph g, Ops tf, Operand<TString> images, long maxPixels) {
+  static Operand<TFloat32>[] build(Graph g, Ops tf, Operand<TString> images, long maxPixels, DenseExport.TestPipeline p,
+      int channels) {
     Ops pt = tf.withSubScope("mmseg_preprocess");
     Operand<TInt32> n = pt.reshape(pt.shape(images), pt.constant(new int[0]));
-    Operand<TInt32> imageShape = pt.constant(new int[] {-1, -1, 3});
+    Operand<TInt32> imageShape = pt.constant(new int[] {-1, -1, channels});
     Operand<TInt32> sizeShape = pt.constant(new int[] {2});
     Operand<TType> pixels0 = pt.tensorListReserve(imageShape, n, TFloat32.class);
     Operand<TType> sizes0 = pt.tensorListReserve(sizeShape, n, TInt32.class);
@@ -63,7 +63,7 @@ final class MmsegTestPipeline {
             out[0] = b.math.add(i, b.constant(1)).asOutput();
             out[1] = in[1];
             out[2] = in[2];
-            out[3] = b.tensorListSetItem((Operand<TType>) in[3], i, preprocessOne(b, rgb)).asOutput();
+            out[3] = b.tensorListSetItem((Operand<TType>) in[3], i, preprocessOne(b, rgb, p, channels)).asOutput();
             out[4] = b.tensorListSetItem((Operand<TType>) in[4], i, hw).asOutput();
           },
           "mmseg_preprocess_loop");
@@ -82,14 +82,14 @@ final class MmsegTestPipeline {
   }
 
   /** One decoded RGB image → float32 [H', W', 3]: AlignResize, then Normalize. */
-  private static Operand<TFloat32> preprocessOne(Ops b, Operand<TUint8> rgb) {
+  private static Operand<TFloat32> preprocessOne(Ops b, Operand<TUint8> rgb, DenseExport.TestPipeline p, int channels) {
     Operand<TInt32> shape = b.shape(rgb);
     Operand<TFloat64> h = b.dtypes.cast(ServingGraph.dim(b, shape, 0), TFloat64.class);
     Operand<TFloat64> w = b.dtypes.cast(ServingGraph.dim(b, shape, 1), TFloat64.class);
     // mmcv.rescale_size: min(max_long / long, max_short / short), in Python floats (float64)
     Operand<TFloat64> scale = b.math.minimum(
-        b.math.div(b.constant((double) LONG_EDGE), b.math.maximum(h, w)),
-        b.math.div(b.constant((double) SHORT_EDGE), b.math.minimum(h, w)));
+        b.math.div(b.constant((double) p.longEdge()), b.math.maximum(h, w)),
+        b.math.div(b.constant((double) p.shortEdge()), b.math.minimum(h, w)));
     Operand<TInt32> nh = b.dtypes.cast(b.math.floor(b.math.add(b.math.mul(h, scale), b.constant(0.5))), TInt32.class);
     Operand<TInt32> nw = b.dtypes.cast(b.math.floor(b.math.add(b.math.mul(w, scale), b.constant(0.5))), TInt32.class);
     Operand<TInt32> d = b.constant(SIZE_DIVISOR);
@@ -98,10 +98,16 @@ final class MmsegTestPipeline {
     Operand<TInt32> x = b.dtypes.cast(rgb, TInt32.class);
     x = cvResizeLinear(b, x, nh, nw);
     x = cvResizeLinear(b, x, ah, aw);
-    float[] mean = new float[3], inv = new float[3];
-    for (int k = 0; k < 3; k++) {
-      mean[k] = (float) MEAN[k];
-      inv[k] = (float) (1 / STD[k]); // mmcv.imnormalize multiplies by 1 / std
+    if (channels == 1) {
+      // ITU-R 601 luma in integers, as the training reader (SegmentationFolder) turns colour into grey
+      Operand<TInt32> luma = b.math.floorDiv(b.math.add(b.reduceSum(b.math.mul(x, b.constant(new int[] {299, 587, 114})),
+          b.constant(new int[] {2}), org.tensorflow.op.core.ReduceSum.keepDims(true)), b.constant(500)), b.constant(1000));
+      x = luma;
+    }
+    float[] mean = new float[channels], inv = new float[channels];
+    for (int k = 0; k < channels; k++) {
+      mean[k] = (float) (double) p.mean().get(k);
+      inv[k] = (float) (1 / p.std().get(k)); // mmcv.imnormalize multiplies by 1 / std
     }
     return b.math.mul(b.math.sub(b.dtypes.cast(x, TFloat32.class), b.constant(mean)), b.constant(inv));
   }

@@ -301,6 +301,16 @@ public final class SavedModelExporter {
       h.put("aux_in_index", model.head().auxInIndex());
       h.put("align_corners", false);
     }
+    if (model.head() != null) {
+      ObjectNode tp = d.putObject("test_pipeline");
+      tp.put("align_resize_long_edge", model.pipeline().longEdge());
+      tp.put("align_resize_short_edge", model.pipeline().shortEdge());
+      tp.put("size_divisor", 32);
+      ArrayNode m = tp.putArray("mean");
+      model.pipeline().mean().forEach(m::add);
+      ArrayNode sd = tp.putArray("std");
+      model.pipeline().std().forEach(sd::add);
+    }
     ArrayNode ls = d.putArray("labels");
     labels.forEach(ls::add);
     d.put("rest_tf_version", restTfVersion());

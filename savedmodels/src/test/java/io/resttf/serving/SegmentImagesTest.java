@@ -62,7 +62,7 @@ class SegmentImagesTest {
         int[] histogram = new int[256];
         for (int i = 0; i < v.length; i++) {
           int c = i % 3;
-          double grey = v[i] * MmsegTestPipeline.STD[c] + MmsegTestPipeline.MEAN[c];
+          double grey = v[i] * DenseExport.TestPipeline.ADE20K.std().get(c) + DenseExport.TestPipeline.ADE20K.mean().get(c);
           histogram[(int) Math.min(255, Math.abs(Math.round(grey) - want[i]))]++;
         }
         System.out.printf("%s: of %d values, %d equal OpenCV's, %d one grey level off, %d two, %d more%n", name, v.length,

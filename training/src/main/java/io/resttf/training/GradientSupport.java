@@ -138,11 +138,25 @@ public final class GradientSupport {
     while (!todo.isEmpty()) {
       GraphOperation op = todo.poll();
       for (GraphOperation c : op.consumers()) {
-        if (upstream.contains(c) && downstream.add(c)) todo.add(c);
+        // no gradient flows through integer tensors: an op with only integer outputs (Shape, its
+        // arithmetic) ends the path, as TensorFlow's own gradient builder stops there
+        if (upstream.contains(c) && hasFloatOutput(c) && downstream.add(c)) todo.add(c);
       }
     }
     downstream.removeAll(srcOps);
     return downstream;
+  }
+
+  private static boolean hasFloatOutput(GraphOperation op) {
+    for (int i = 0; i < op.numOutputs(); i++) {
+      org.tensorflow.proto.DataType t = op.output(i).dataType();
+      if (t == org.tensorflow.proto.DataType.DT_FLOAT || t == org.tensorflow.proto.DataType.DT_DOUBLE
+          || t == org.tensorflow.proto.DataType.DT_HALF || t == org.tensorflow.proto.DataType.DT_BFLOAT16
+          || t == org.tensorflow.proto.DataType.DT_RESOURCE || t == org.tensorflow.proto.DataType.DT_VARIANT) {
+        return true;
+      }
+    }
+    return op.numOutputs() == 0;
   }
 
   // ---- Java gradients ----
