@@ -23,8 +23,8 @@ final class DataCommand implements Callable<Integer> {
 
   @Command(name = "synth-scenes", mixinStandardHelpOptions = true,
       description = {
-        "Writes a small semantic-segmentation dataset made from Debian's Fashion-MNIST: grey canvases with 2-4",
-        "articles pasted at 2x, their silhouettes as masks (11 classes: background + the 10 Fashion-MNIST classes;",
+        "Writes a small semantic-segmentation dataset made from Debian's Fashion-MNIST: grey canvases cut into",
+        "64-pixel cells, most holding an article pasted at 2x, silhouettes as masks (11 classes: background + the 10 Fashion-MNIST classes;",
         "255 = ignored on the ring around each silhouette). Layout: DIR/{train,val}/{images,annotations}/NNNNN.png",
         "and DIR/classes.txt, written atomically. Train scenes use the Fashion-MNIST training set, val the test set."
       })
@@ -34,13 +34,13 @@ final class DataCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "the dataset directory (must not exist)")
     Path out;
 
-    @Option(names = "--train", paramLabel = "N", defaultValue = "2000", description = "training scenes (default ${DEFAULT-VALUE})")
+    @Option(names = "--train", paramLabel = "N", defaultValue = "1000", description = "training scenes (default ${DEFAULT-VALUE})")
     int train;
 
     @Option(names = "--val", paramLabel = "N", defaultValue = "200", description = "validation scenes (default ${DEFAULT-VALUE})")
     int val;
 
-    @Option(names = "--size", paramLabel = "S", defaultValue = "96", description = "scene side, a multiple of 32 (default ${DEFAULT-VALUE})")
+    @Option(names = "--size", paramLabel = "S", defaultValue = "128", description = "scene side, a multiple of 64 (default ${DEFAULT-VALUE})")
     int size;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "scene layout seed (default ${DEFAULT-VALUE})")

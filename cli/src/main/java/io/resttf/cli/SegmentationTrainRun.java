@@ -55,6 +55,7 @@ final class SegmentationTrainRun {
           + " (it reads --data, --init, --out, --epochs, --batch, --lr, --weight-decay, --seed, --head-channels)");
     }
     if (c.data == null) throw new BadInputException("--data is required (a dataset DIR with train/, val/ and classes.txt)");
+    // defaults: the official configs' AdamW lr 6e-5, weight decay 0.01 (--lr, --weight-decay change them)
     if (c.out == null) throw new BadInputException("--out is required (the run directory, must not exist)");
     if (c.init == null) throw new BadInputException("--init is required: demo, a classification checkpoint or an mmseg checkpoint");
     Path data = Path.of(c.data);
@@ -108,9 +109,10 @@ final class SegmentationTrainRun {
       std = new double[] {0.229, 0.224, 0.225};
     }
     UperNetConfig head = new UperNetConfig(channels, UperNetConfig.DEFAULT_POOL_SCALES, labels.size(), Math.max(1, channels / 2), 2);
-    SegmentationFineTune.Options d = SegmentationFineTune.Options.defaults();
-    SegmentationFineTune.Options opts = new SegmentationFineTune.Options(
-        given.epochs != null ? given.epochs : d.epochs(), given.batch != null ? given.batch : d.batch(),
+    if (given.epochs == null) throw new BadInputException("--epochs is required");
+    if (given.batch == null) throw new BadInputException("--batch is required");
+    SegmentationFineTune.Options d = SegmentationFineTune.Options.official(given.epochs, given.batch);
+    SegmentationFineTune.Options opts = new SegmentationFineTune.Options(d.epochs(), d.batch(),
         given.lr != null ? given.lr : d.lr(), given.weightDecay != null ? given.weightDecay : d.weightDecay(),
         d.warmupIters(), d.auxWeight(), given.seed != null ? given.seed : d.seed());
     SegmentationFineTune.Result r = SegmentationFineTune.run(data, c.out, backbone, head, labels, mean, std, init, load, opts, o);

@@ -75,7 +75,7 @@ class SegmentationTrainTest {
     String[] b2 = base.clone();
     b2[4] = d2.toString();
     CliRun.of(b2).badInput("but the model has 2 classes");
-    CliRun.of("data", "synth-scenes", "--out", tmp.resolve("s3").toString(), "--size", "100").badInput("multiple of 32");
+    CliRun.of("data", "synth-scenes", "--out", tmp.resolve("s3").toString(), "--size", "100").badInput("multiple of 64");
   }
 
   private static String[] concat(String[] a, String... b) {

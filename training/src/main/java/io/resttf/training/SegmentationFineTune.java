@@ -37,8 +37,9 @@ public final class SegmentationFineTune {
 
   /** What to run. {@code warmupIters} linear warm-up steps from lr · 1e-6 (mmseg's warmup_ratio). */
   public record Options(int epochs, int batch, double lr, double weightDecay, int warmupIters, double auxWeight, long seed) {
-    public static Options defaults() {
-      return new Options(8, 16, 6e-4, 0.01, 50, 0.4, 0);
+    /** The official configs' optimizer (AdamW lr 6e-5, weight decay 0.01, aux 0.4) for {@code epochs} × {@code batch}. */
+    public static Options official(int epochs, int batch) {
+      return new Options(epochs, batch, 6e-5, 0.01, 1500, 0.4, 0);
     }
 
     void validate() {
@@ -170,10 +171,14 @@ public final class SegmentationFineTune {
     return new Result(run, lastScores, bestScores, bestEp, seconds);
   }
 
-  /** mmcv's poly schedule (power 1, min 0) after a linear warm-up from lr · 1e-6. */
+  /**
+   * mmcv's poly schedule (power 1, min 0) after a linear warm-up from lr · 1e-6 (mmcv's warmup_ratio) over
+   * {@code warmupIters} steps, but at most a tenth of the run (the official 1500 steps assume 160k).
+   */
   static double learningRate(Options o, int step, int total) {
+    int warmup = Math.min(o.warmupIters(), Math.max(1, total / 10));
     double lr = o.lr() * Math.max(0, 1 - (double) step / total);
-    if (step < o.warmupIters()) lr *= 1 - (1 - (double) step / o.warmupIters()) * (1 - 1e-6);
+    if (step < warmup) lr *= 1 - (1 - (double) step / warmup) * (1 - 1e-6);
     return lr;
   }
 

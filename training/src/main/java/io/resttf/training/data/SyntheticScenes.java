@@ -15,9 +15,10 @@ import javax.imageio.ImageIO;
 
 /**
  * A small semantic-segmentation dataset made from Fashion-MNIST, so segmentation fine-tuning runs here
- * without downloads: each scene is a grey canvas with faint noise on which 2–4 articles are pasted at 2×
- * (nearest neighbour, as the demo model saw them), at random places, later ones over earlier ones; an
- * article's silhouette (its pixels of grey level ≥ {@value #SILHOUETTE}) is its mask. Labels: 0 background,
+ * without downloads: each scene is a grey canvas with faint noise, cut into 64-pixel cells; each cell holds
+ * an article with probability 3/4 (at least one per scene), pasted at 2× (nearest neighbour, as the demo
+ * model saw them) at a random offset inside its cell; an article's silhouette (what the background, grey level below
+ * {@value #SILHOUETTE}, cannot reach from the border: dark fabric inside the outline included) is its mask. Labels: 0 background,
  * 1–10 the Fashion-MNIST classes + 1; 255 (ignored by the loss, as mmseg's custom datasets) on the one-pixel
  * ring around each silhouette, where a 2× paste leaves the class ambiguous. Written as mmseg's custom
  * datasets lay them out: {@code DIR/train/images/NNNNN.png}, {@code DIR/train/annotations/NNNNN.png}
@@ -31,7 +32,9 @@ public final class SyntheticScenes {
   public static final int IGNORE = 255;
   /** The class names of a segmentation dataset directory, one per line, in label order. */
   public static final String CLASSES_FILE = "classes.txt";
-  static final int SILHOUETTE = 24;
+  static final int SILHOUETTE = 6;
+  /** Side of the grid cells an article is placed in. */
+  static final int CELL = 64;
   public static final List<String> LABELS = List.of("background", "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
 
@@ -44,21 +47,27 @@ public final class SyntheticScenes {
     byte[] px = new byte[size * size];
     byte[] lab = new byte[size * size];
     for (int i = 0; i < px.length; i++) px[i] = (byte) rng.nextInt(0, 12);
-    int items = rng.nextInt(2, 5);
-    int side = 2 * FashionMnist.SIDE;
-    for (int k = 0; k < items; k++) {
-      int which = rng.nextInt(source.count());
-      byte[] art = source.image(which);
-      int cls = source.label(which) + 1;
-      int top = rng.nextInt(-side / 4, size - side * 3 / 4), left = rng.nextInt(-side / 4, size - side * 3 / 4);
-      for (int y = 0; y < side; y++) {
-        for (int x = 0; x < side; x++) {
-          int sy = top + y, sx = left + x;
-          if (sy < 0 || sx < 0 || sy >= size || sx >= size) continue;
-          int v = art[(y / 2) * FashionMnist.SIDE + x / 2] & 0xff;
-          if (v >= SILHOUETTE) {
-            px[sy * size + sx] = (byte) v;
-            lab[sy * size + sx] = (byte) cls;
+    // a grid of 64-pixel cells (the demo model's input size), each holding an article with probability 3/4
+    // (at least one per scene), pasted at 2x at a random offset inside its cell: no occlusion
+    int cells = size / CELL, side = 2 * FashionMnist.SIDE;
+    boolean any = false;
+    for (int cy = 0; cy < cells; cy++) {
+      for (int cx = 0; cx < cells; cx++) {
+        boolean last = cy == cells - 1 && cx == cells - 1;
+        if (rng.nextInt(4) == 0 && !(last && !any)) continue;
+        any = true;
+        int which = rng.nextInt(source.count());
+        byte[] art = source.image(which);
+        int cls = source.label(which) + 1;
+        int top = cy * CELL + rng.nextInt(CELL - side + 1), left = cx * CELL + rng.nextInt(CELL - side + 1);
+        boolean[] mask = silhouette(art);
+        for (int y = 0; y < side; y++) {
+          for (int x = 0; x < side; x++) {
+            int i = (y / 2) * FashionMnist.SIDE + x / 2;
+            if (mask[i]) {
+              px[(top + y) * size + left + x] = art[i];
+              lab[(top + y) * size + left + x] = (byte) cls;
+            }
           }
         }
       }
@@ -86,12 +95,45 @@ public final class SyntheticScenes {
   }
 
   /**
+   * An article's silhouette on its 28×28 grid: everything the background (pixels below {@value #SILHOUETTE})
+   * cannot reach from the border, so dark fabric inside the outline belongs to the article.
+   */
+  static boolean[] silhouette(byte[] art) {
+    int n = FashionMnist.SIDE;
+    boolean[] outside = new boolean[n * n];
+    java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>();
+    for (int i = 0; i < n; i++) {
+      for (int p : new int[] {i, (n - 1) * n + i, i * n, i * n + n - 1}) {
+        if (!outside[p] && (art[p] & 0xff) < SILHOUETTE) {
+          outside[p] = true;
+          todo.add(p);
+        }
+      }
+    }
+    while (!todo.isEmpty()) {
+      int p = todo.poll(), y = p / n, x = p % n;
+      int[][] next = {{y - 1, x}, {y + 1, x}, {y, x - 1}, {y, x + 1}};
+      for (int[] q : next) {
+        if (q[0] < 0 || q[1] < 0 || q[0] >= n || q[1] >= n) continue;
+        int j = q[0] * n + q[1];
+        if (!outside[j] && (art[j] & 0xff) < SILHOUETTE) {
+          outside[j] = true;
+          todo.add(j);
+        }
+      }
+    }
+    boolean[] inside = new boolean[n * n];
+    for (int i = 0; i < inside.length; i++) inside[i] = !outside[i];
+    return inside;
+  }
+
+  /**
    * Writes {@code train} and {@code val} scenes of {@code size}² into {@code dir} (which must not exist), atomically:
    * the whole dataset appears at once or not at all.
    */
   public static void write(Path dir, int train, int val, int size, long seed) {
-    if (size < 64 || size % 32 != 0 || size > 1024) {
-      throw new BadInputException("scene size " + size + " must be a multiple of 32 in 64..1024");
+    if (size < CELL || size % CELL != 0 || size > 1024) {
+      throw new BadInputException("scene size " + size + " must be a multiple of " + CELL + " in 64..1024");
     }
     if (train < 1 || val < 1 || train > 1_000_000 || val > 1_000_000) {
       throw new BadInputException("scene counts must be in 1..1000000, got train " + train + ", val " + val);
