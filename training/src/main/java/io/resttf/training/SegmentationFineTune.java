@@ -89,7 +89,7 @@ public final class SegmentationFineTune {
       int h = train.height(), w = train.width(), c = train.channels(), px = h * w;
       int step = 0;
       for (int epoch = 1; epoch <= o.epochs(); epoch++) {
-        int[] order = permutation(train.count(), rng);
+        int[] order = Seeds.permutation(train.count(), rng);
         double lossSum = 0;
         long te = System.nanoTime();
         for (int s = 0; s < stepsPerEpoch; s++) {
@@ -224,15 +224,4 @@ public final class SegmentationFineTune {
     return new Scores(present == 0 ? 0 : sum / present, valid == 0 ? 0 : (double) correct / valid, iou);
   }
 
-  private static int[] permutation(int n, SplittableRandom rng) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) p[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-      int j = rng.nextInt(i + 1);
-      int t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
-    return p;
-  }
 }
