@@ -31,6 +31,8 @@ import picocli.CommandLine.Spec;
           + " confusion matrix for up to 20 classes. Image folders go through the model's own in-graph preprocessing"
           + " (classify_images); Fashion-MNIST through the same preprocessing in Java (its IDX files hold pixels, not"
           + " image files). Images that cannot be decoded are counted and reported, not fatal.",
+      "A segmentation export is scored on a split of images/ + annotations/ (DIR/val when DIR has one) through its own"
+          + " test pipeline: per-class IoU, mIoU and pixel accuracy as mmseg computes them.",
       ""
     })
 final class EvalCommand implements Callable<Integer> {
@@ -56,11 +58,26 @@ final class EvalCommand implements Callable<Integer> {
 
   @Mixin MaxPixelsOption maxPixels;
 
+  /** Whether the export's rest_tf.json says it is a segmentor. */
+  private static boolean isSegmentationExport(Path versionDir) {
+    try {
+      var meta = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+          versionDir.resolve("assets").resolve(io.resttf.serving.SavedModelExporter.METADATA_ASSET).toFile());
+      return meta != null && io.resttf.serving.SavedModelExporter.TASK_SEGMENTATION.equals(meta.path("task").asText());
+    } catch (IOException e) {
+      return false; // RestClassifier.open reports what is wrong with it
+    }
+  }
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     if (batch < 1) throw new BadInputException("--batch must be >= 1");
     if (limit != null && limit < 1) throw new BadInputException("--limit must be >= 1");
+    if (isSegmentationExport(model.versionDir())) {
+      if (limit != null || !"auto".equals(split)) throw new BadInputException("--limit and --split apply to classifiers; a segmentation export reads DIR/val (or DIR)");
+      return SegmentationEval.run(model.path(), data, out);
+    }
     try (RestClassifier cl = RestClassifier.open(model.path(), null, precision.get())) {
       Path dir = cl.directory();
       List<String> labels = cl.labels();

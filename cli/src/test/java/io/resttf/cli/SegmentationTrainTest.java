@@ -52,6 +52,9 @@ class SegmentationTrainTest {
     CliRun s = CliRun.of("segment", "--model", run.resolve("savedmodel/model").toString(), "--out", tmp.resolve("seg").toString(),
         data.resolve("val/images/00000.png").toString()).ok();
     assertTrue(s.out().contains("00000.png (64x64): "), s.out());
+    // eval through the export agrees with the run's own last evaluation (same weights, same val split)
+    CliRun e = CliRun.of("eval", "--model", run.resolve("savedmodel/model").toString(), "--data", data.toString()).ok();
+    assertTrue(e.out().contains(String.format(java.util.Locale.ROOT, "mIoU %.2f %%", 100 * miou)), e.out() + " vs " + miou);
   }
 
   @Test
