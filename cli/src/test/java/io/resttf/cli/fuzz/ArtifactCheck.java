@@ -38,13 +38,27 @@ final class ArtifactCheck {
       int colon = t.indexOf(':');
       String type = t.substring(0, colon);
       Path p = Path.of(t.substring(colon + 1));
+      // a flag mutation can move the path away from its option ("--out - PATH"): then the command wrote
+      // elsewhere, and only "absent or complete" applies here
+      int code = exitCode == 0 && !aimedAt(c.args(), p.toString()) ? -1 : exitCode;
       try {
-        checkTarget(type, p, exitCode, problems);
+        checkTarget(type, p, code, problems);
       } catch (IOException | RuntimeException e) {
         problems.add(type + " " + p + ": cannot check (" + e + ")");
       }
     }
     return problems;
+  }
+
+  /** Whether {@code path} is the value of an output option ({@code --out}, {@code --base}, {@code --resume}) in {@code args}. */
+  static boolean aimedAt(List<String> args, String path) {
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      for (String opt : List.of("--out", "--base", "--resume")) {
+        if (a.equals(opt + "=" + path) || a.equals(opt) && i + 1 < args.size() && args.get(i + 1).equals(path)) return true;
+      }
+    }
+    return false;
   }
 
   static boolean asksForHelpOrVersion(List<String> args) {
