@@ -42,6 +42,13 @@ import picocli.CommandLine.Spec;
       "concurrent throughput to it."
     })
 final class BenchServeCommand implements java.util.concurrent.Callable<Integer> {
+  /**
+   * Bounds that keep a typo from hanging the run: each client is a thread, and the warm-up classifies one
+   * batch of every size up to --max-batch (a million clients or a batch of a million never finished).
+   */
+  static final int MAX_CLIENTS = 1024;
+  static final int MAX_BATCH = 1024;
+
   @Spec CommandSpec spec;
 
   @Mixin SavedModelOption model;
@@ -78,9 +85,13 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
 
   @Override
   public Integer call() throws Exception {
-    if (clients < 1) throw new BadInputException("--clients must be >= 1, got " + clients);
+    if (clients < 1 || clients > MAX_CLIENTS) {
+      throw new BadInputException("--clients must be between 1 and " + MAX_CLIENTS + ", got " + clients);
+    }
     if (!(seconds > 0) || seconds > 86_400) throw new BadInputException("--seconds must be > 0 (at most a day), got " + seconds);
-    if (maxBatch < 2) throw new BadInputException("--max-batch must be >= 2, got " + maxBatch);
+    if (maxBatch < 2 || maxBatch > MAX_BATCH) {
+      throw new BadInputException("--max-batch must be between 2 and " + MAX_BATCH + ", got " + maxBatch);
+    }
     if (!(maxWaitMs >= 0) || maxWaitMs > 60_000) throw new BadInputException("--max-wait-ms must be >= 0 (at most 60000), got " + maxWaitMs);
     PrintWriter out = spec.commandLine().getOut();
     List<ImageInput> inputs = images.stream().map(ImageInput::of).toList();

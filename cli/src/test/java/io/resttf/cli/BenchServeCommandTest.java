@@ -76,6 +76,9 @@ class BenchServeCommandTest {
     CliRun.of("bench-serve", "--model", m, "--max-batch", "1", img).badInput("--max-batch");
     CliRun.of("bench-serve", "--model", m, "--max-wait-ms", "-1", img).badInput("--max-wait-ms");
     CliRun.of("bench-serve", "--model", m, "--clients", "two", img).badInput("--clients");
+    // found by ci/fuzz-cli: a million client threads, or a warm-up over a million batch sizes, never ended
+    CliRun.of("bench-serve", "--model", m, "--clients", "1000000", img).badInput("--clients", "between 1 and 1024", "1000000");
+    CliRun.of("bench-serve", "--model", m, "--max-batch", "1000000", img).badInput("--max-batch", "between 2 and 1024");
     CliRun.of("bench-serve", "--model", m).badInput("IMAGE");
     CliRun.of("bench-serve", img).badInput("--model");
     CliRun.of("bench-serve", "--model", m, tmp.resolve("missing.png").toString()).badInput("missing.png", "no such file");

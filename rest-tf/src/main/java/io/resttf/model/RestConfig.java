@@ -282,6 +282,10 @@ public record RestConfig(
     if (n == null || !n.isNumber()) {
       throw new BadInputException(source + ": " + name + " must be an integer, got " + n);
     }
+    if (!Double.isFinite(n.doubleValue())) {
+      // 1e400 parses as an infinite double, which has no decimal value
+      throw new BadInputException(source + ": " + name + " is out of range, got " + n.asText());
+    }
     BigDecimal v = n.decimalValue();
     if (v.signum() != 0 && v.stripTrailingZeros().scale() > 0) {
       throw new BadInputException(source + ": " + name + " must be an integer, got " + n);

@@ -68,6 +68,15 @@ class RestConfigStrictTest {
   }
 
   @Test
+  void numbersBeyondDoubleAreRefusedAsOutOfRange() {
+    // found by ci/fuzz-cli: 1e400 is an infinite double to Jackson, and BigDecimal of it threw (exit 1)
+    assertEquals("c.json: num_heads[2] is out of range, got Infinity", refused(with("num_heads", "[1, 2, 1e400, 8]")));
+    assertTrue(refused(with("num_classes", "-1e400")).contains("num_classes is out of range"));
+    assertTrue(refused("{" + BASE + ", \"layer_norm_eps\": 1e400}").contains("layer_norm_eps"));
+    assertTrue(refused("{" + BASE + ", \"drop_path_rate\": -1e400}").contains("drop_path_rate"));
+  }
+
+  @Test
   void wrongTypesAreRefused() {
     assertTrue(refused("{" + BASE + ", \"qkv_bias\": \"yes\"}").contains("qkv_bias must be true or false"));
     assertTrue(refused("{" + BASE + ", \"layer_norm_eps\": \"small\"}").contains("layer_norm_eps must be a number"));

@@ -11,6 +11,7 @@ import io.resttf.util.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,8 +79,32 @@ public final class RunDirectory {
       } catch (IOException e) {
         throw new BadInputException(d + ": cannot read (" + e.getMessage() + ")");
       }
+    } else {
+      probeWritable(d);
     }
     return r;
+  }
+
+  /**
+   * Fails now, not after the graph is built, when {@code d} cannot be created (read-only or special file
+   * system, a file in the way): creates it and its missing parents, then removes what it created.
+   */
+  static void probeWritable(Path d) {
+    List<Path> created = new ArrayList<>();
+    for (Path p = d; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) created.add(p);
+    try {
+      Files.createDirectories(d);
+    } catch (IOException e) {
+      throw new UncheckedIOException(d + ": cannot write (" + e.getMessage() + ")", e);
+    } finally {
+      for (Path p : created) {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // not empty (someone else writes there) or already gone: leave it
+        }
+      }
+    }
   }
 
   /** An existing run (its run.json must be there and be a rest-tf run file). */
