@@ -72,7 +72,8 @@ final class BenchCommand implements Callable<Integer> {
   public Integer call() {
     validate();
     RestConfig config = model.resolve();
-    ResourceEstimate.require("--batch " + batch + " --size " + size, config, batch, size, size, false);
+    ResourceEstimate.require("--batch " + batch + " --size " + size, config, batch, size, size, false)
+        .requireInputOnHeap("--batch " + batch + " --size " + size);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Progress progress = new Progress(err, System.console() != null);

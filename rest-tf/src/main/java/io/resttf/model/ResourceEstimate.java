@@ -78,17 +78,24 @@ public record ResourceEstimate(long parameters, long weightBytes, long activatio
 
   /**
    * Refuses an input batch that a caller holds as one Java float array when it cannot be one (more than
-   * {@code Integer.MAX_VALUE - 8} elements) or does not fit the JVM's maximum heap (-Xmx).
+   * {@code Integer.MAX_VALUE - 8} elements) or does not fit the JVM's maximum heap (-Xmx) twice: the array
+   * and what holding and handing it on costs besides (its host-tensor copy, the logits, the GC's room).
+   * The fuzzer found a batch of 1.2 GB under a 1.5 GB heap passing a one-copy check and ending in an
+   * OutOfMemoryError.
    */
   public ResourceEstimate requireInputOnHeap(String what) {
     long elements = inputBytes / FLOAT_BYTES, heap = Runtime.getRuntime().maxMemory();
-    if (elements > Integer.MAX_VALUE - 8 || inputBytes > heap) {
-      throw new BadInputException(what + ": the input batch takes " + gib(inputBytes) + " as a Java array, more than "
-          + (elements > Integer.MAX_VALUE - 8 ? "one array can hold (2^31 floats)" : "the Java heap's " + gib(heap)
-          + " (REST_TF_JAVA_OPTS=-Xmx... raises it)"));
+    if (elements > Integer.MAX_VALUE - 8 || inputBytes > heap / HEAP_COPIES) {
+      throw new BadInputException(what + ": the input batch takes " + gib(inputBytes) + " as a Java array, "
+          + (elements > Integer.MAX_VALUE - 8 ? "more than one array can hold (2^31 floats)"
+              : "and needs about " + HEAP_COPIES + "x that of Java heap, more than the heap's " + gib(heap)
+                  + " (REST_TF_JAVA_OPTS=-Xmx... raises it)"));
     }
     return this;
   }
+
+  /** How many times an input batch must fit in the Java heap ({@link #requireInputOnHeap}). */
+  static final int HEAP_COPIES = 2;
 
   /** Refuses a config whose weights alone cannot fit in memory (for verbs that do not know a batch yet). */
   public static ResourceEstimate requireWeights(String what, RestConfig c) {

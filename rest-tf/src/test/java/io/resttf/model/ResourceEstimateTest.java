@@ -99,4 +99,18 @@ class ResourceEstimateTest {
         () -> ResourceEstimate.require("--size 1000000", Variants.get("rest_lite"), 1, 1_000_000, 1_000_000, false));
     assertTrue(e.getMessage().contains("16384"), e.getMessage());
   }
+
+  /** An input batch must fit the Java heap twice over: the fuzzer's 1.2 GB batch under a 1.5 GB heap ran out of memory. */
+  @Test
+  void inputBatchMustFitTheHeapTwice() {
+    long heap = Runtime.getRuntime().maxMemory();
+    RestConfig c = Variants.get("rest_lite");
+    // a batch of 224x224x3 floats just above half the heap
+    long perImage = 224L * 224 * 3 * 4;
+    long batch = heap / 2 / perImage + 1;
+    BadInputException e = assertThrows(BadInputException.class,
+        () -> ResourceEstimate.inference(c, batch, 224, 224).requireInputOnHeap("--batch " + batch));
+    assertTrue(e.getMessage().contains("needs about 2x that of Java heap"), e.getMessage());
+    ResourceEstimate.inference(c, Math.max(1, heap / 4 / perImage), 224, 224).requireInputOnHeap("a quarter of the heap");
+  }
 }
