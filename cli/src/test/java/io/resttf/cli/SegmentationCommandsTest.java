@@ -88,6 +88,9 @@ class SegmentationCommandsTest {
     assertTrue(slide.out().contains("odd_333x517.jpg (333x517): "), slide.out());
     CliRun.of("segment", "--model", base.resolve("seg").toString(), "--out", tmp.resolve("t").toString(), "--mode", "slide",
         "--crop", "100", PIL.resolve("odd_333x517.jpg").toString()).badInput("--crop 100", "multiple of 32");
+    CliRun.of("segment", "--model", base.resolve("seg").toString(), "--out", tmp.resolve("t").toString(), "--mode", "slide",
+        "--crop", "1024", "--stride", "512", PIL.resolve("odd_333x517.jpg").toString())
+        .badInput("odd_333x517.jpg", "smaller than the 1024-pixel slide crop");
     CliRun.of("segment", "--model", CASE.resolve("weights.pth").toString(), "--out", tmp.resolve("u").toString(),
         PIL.resolve("odd_333x517.jpg").toString()).badInput("weights.pth", "checkpoint file");
   }

@@ -104,6 +104,13 @@ public final class RestSegmenter implements AutoCloseable {
     } catch (RuntimeException e) {
       throw imageError(e);
     }
+    long[] ps = pixels.shape();
+    if (mode == Mode.SLIDE && (ps[1] < crop || ps[2] < crop)) {
+      // mmseg would quietly take the whole image as one crop: asking to slide a crop larger than the image
+      // is a mistake worth naming
+      throw new BadInputException("the image is " + ps[2] + "x" + ps[1] + " after the test pipeline, smaller than the "
+          + crop + "-pixel slide crop; use --mode whole or a crop of at most " + Math.min(ps[1], ps[2]));
+    }
     float[] score = scores(pixels, mode, crop, stride, h, w, flip ? 0.5f : 1f, !flip);
     if (flip) {
       float[] mirrored = scores(SlideInference.flipWidth(pixels), mode, crop, stride, h, w, 0.5f, false);

@@ -42,9 +42,12 @@ class RestSegmenterTest {
       } finally {
         pool.shutdown();
       }
-      // the aligned image is 800x512: one 800-pixel crop covers it, so slide equals whole
-      RestSegmenter.Segmentation slide = s.segment(image, RestSegmenter.Mode.SLIDE, 800, 800, false);
-      assertArrayEquals(one.classMap(), slide.classMap());
+      // the aligned image is 800x512: a 512 crop slides along its height; one larger than it is refused
+      RestSegmenter.Segmentation slide = s.segment(image, RestSegmenter.Mode.SLIDE, 512, 341, false);
+      assertEquals(one.classMap().length, slide.classMap().length);
+      BadInputException tooBig = assertThrows(BadInputException.class,
+          () -> s.segment(image, RestSegmenter.Mode.SLIDE, 800, 800, false));
+      assertTrue(tooBig.getMessage().contains("smaller than the 800-pixel slide crop"), tooBig.getMessage());
       RestSegmenter.Segmentation flipped = s.segment(image, RestSegmenter.Mode.WHOLE, 512, 341, true);
       int same = 0;
       for (int p = 0; p < one.classMap().length; p++) if (one.classMap()[p] == flipped.classMap()[p]) same++;
