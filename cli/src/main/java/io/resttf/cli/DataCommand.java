@@ -25,7 +25,7 @@ final class DataCommand implements Callable<Integer> {
       description = {
         "Writes a small semantic-segmentation dataset made from Debian's Fashion-MNIST: grey canvases cut into",
         "64-pixel cells, most holding an article pasted at 2x, silhouettes as masks (11 classes: background + the 10 Fashion-MNIST classes;",
-        "255 = ignored on the ring around each silhouette). Layout: DIR/{train,val}/{images,annotations}/NNNNN.png",
+        "255 = ignored on the ring around each silhouette). Layout as mmseg's datasets: DIR/{images,annotations}/{train,val}/NNNNN.png",
         "and DIR/classes.txt, written atomically. Train scenes use the Fashion-MNIST training set, val the test set."
       })
   static final class SynthScenes implements Callable<Integer> {

@@ -14,8 +14,8 @@ import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 
 /**
- * {@code eval} on a segmentation export: every image of a split (DIR/images, labels in DIR/annotations; DIR/val
- * when DIR has one) through the export's own test pipeline (mmseg's whole mode, the class map at the image's
+ * {@code eval} on a segmentation export: every image of the val split of DIR (mmseg's images/val +
+ * annotations/val, or val/images + val/annotations), else of DIR/images with DIR/annotations, through the export's own test pipeline (mmseg's whole mode, the class map at the image's
  * size), scored as mmseg does: per-class IoU over the whole split, mIoU over the classes present, pixel
  * accuracy; label 255 ignored.
  */
@@ -24,10 +24,10 @@ final class SegmentationEval {
 
   static int run(Path model, String data, PrintWriter out) throws IOException {
     Path dir = Path.of(data);
-    if (Files.isDirectory(dir.resolve("val").resolve("images"))) dir = dir.resolve("val");
-    Path images = dir.resolve("images"), annotations = dir.resolve("annotations");
+    Path[] val = io.resttf.training.data.SegmentationFolder.split(dir, "val");
+    Path images = val != null ? val[0] : dir.resolve("images"), annotations = val != null ? val[1] : dir.resolve("annotations");
     if (!Files.isDirectory(images) || !Files.isDirectory(annotations)) {
-      throw new BadInputException(dir + ": a segmentation split holds images/ and annotations/");
+      throw new BadInputException(dir + ": no val split (images/val + annotations/val) and no images/ + annotations/ to score");
     }
     List<Path> files;
     try (Stream<Path> s = Files.list(images)) {
@@ -71,7 +71,7 @@ final class SegmentationEval {
       }
       double sum = 0;
       int present = 0;
-      out.printf(Locale.ROOT, "%n%d images of %s through %s%n", files.size(), dir, seg.directory());
+      out.printf(Locale.ROOT, "%n%d images of %s through %s%n", files.size(), images, seg.directory());
       for (int j = 0; j < k; j++) {
         long union = pred[j] + truth[j] - inter[j];
         if (union == 0) {

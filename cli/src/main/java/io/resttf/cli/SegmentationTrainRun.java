@@ -54,7 +54,7 @@ final class SegmentationTrainRun {
       throw new BadInputException("--task segmentation does not use " + String.join(", ", unused)
           + " (it reads --data, --init, --out, --epochs, --batch, --lr, --weight-decay, --seed, --head-channels)");
     }
-    if (c.data == null) throw new BadInputException("--data is required (a dataset DIR with train/, val/ and classes.txt)");
+    if (c.data == null) throw new BadInputException("--data is required (a dataset DIR: images/{train,val}, annotations/{train,val}, classes.txt)");
     // defaults: the official configs' AdamW lr 6e-5, weight decay 0.01 (--lr, --weight-decay change them)
     if (c.out == null) throw new BadInputException("--out is required (the run directory, must not exist)");
     if (c.init == null) throw new BadInputException("--init is required: demo, a classification checkpoint or an mmseg checkpoint");

@@ -55,8 +55,8 @@ final class TrainCommand implements Callable<Integer> {
   enum Task { classification, segmentation }
 
   @Option(names = "--task", order = 0, paramLabel = "classification|segmentation", defaultValue = "classification",
-      description = "segmentation: an mmseg ResTv2 + UPerNet segmentor on a dataset DIR with train/ and val/ splits of"
-          + " images/ + annotations/ and classes.txt (data synth-scenes writes one); reads --data, --init (demo, a"
+      description = "segmentation: an mmseg ResTv2 + UPerNet segmentor on a dataset DIR laid out as mmseg's (images/train,"
+          + " annotations/train, images/val, annotations/val; or train/images ...) with classes.txt (data synth-scenes writes one); reads --data, --init (demo, a"
           + " classification or an mmseg checkpoint), --out, --epochs, --batch, --lr, --weight-decay, --seed, --head-channels")
   Task task;
 

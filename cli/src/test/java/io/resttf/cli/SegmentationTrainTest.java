@@ -23,10 +23,10 @@ class SegmentationTrainTest {
     Assumptions.assumeTrue(FashionMnist.installed(), "Debian's dataset-fashion-mnist");
     Path data = tmp.resolve("scenes");
     CliRun.of("data", "synth-scenes", "--out", data.toString(), "--train", "32", "--val", "8", "--size", "64").ok();
-    assertEquals(32, Files.list(data.resolve("train/images")).count());
-    assertEquals(8, Files.list(data.resolve("val/annotations")).count());
+    assertEquals(32, Files.list(data.resolve("images/train")).count());
+    assertEquals(8, Files.list(data.resolve("annotations/val")).count());
     assertEquals(11, Files.readAllLines(data.resolve("classes.txt")).size());
-    BufferedImage ann = ImageIO.read(data.resolve("train/annotations/00000.png").toFile());
+    BufferedImage ann = ImageIO.read(data.resolve("annotations/train/00000.png").toFile());
     assertEquals(64, ann.getWidth());
     boolean object = false;
     for (int y = 0; y < 64; y++) for (int x = 0; x < 64; x++) {
@@ -50,7 +50,7 @@ class SegmentationTrainTest {
     assertTrue(miou > 0 && miou <= 1, "mIoU " + miou);
     // the exported model segments an image of the dataset
     CliRun s = CliRun.of("segment", "--model", run.resolve("savedmodel/model").toString(), "--out", tmp.resolve("seg").toString(),
-        data.resolve("val/images/00000.png").toString()).ok();
+        data.resolve("images/val/00000.png").toString()).ok();
     assertTrue(s.out().contains("00000.png (64x64): "), s.out());
     // eval through the export agrees with the run's own last evaluation (same weights, same val split)
     CliRun e = CliRun.of("eval", "--model", run.resolve("savedmodel/model").toString(), "--data", data.toString()).ok();
@@ -66,7 +66,7 @@ class SegmentationTrainTest {
         "--out", tmp.resolve("run").toString()};
     CliRun.of(concat(base, "--ema")).badInput("--task segmentation does not use --ema");
     // an empty annotation folder
-    try (var files = Files.list(data.resolve("val/annotations"))) {
+    try (var files = Files.list(data.resolve("annotations/val"))) {
       for (Path f : files.toList()) Files.delete(f);
     }
     CliRun.of(base).badInput("annotations", "empty");

@@ -57,7 +57,7 @@ public final class SegmentationFineTune {
   public record Result(Path runDirectory, Scores last, Scores best, int bestEpoch, double seconds) {}
 
   /**
-   * Trains a segmentor on {@code data}/train, evaluating on {@code data}/val; {@code init} holds the starting
+   * Trains a segmentor on the train split of {@code data}, evaluating on its val split ({@link SegmentationFolder#split}); {@code init} holds the starting
    * weights (e.g. {@link io.resttf.convert.DenseCheckpoints#classificationAsSegmentorBackbone}) loaded with
    * {@code initOptions} (what may stay fresh). Writes {@code run} (must not exist) at the end.
    */
@@ -69,8 +69,8 @@ public final class SegmentationFineTune {
       throw new BadInputException(labels.size() + " class names for " + head.numClasses() + " classes");
     }
     long t0 = System.nanoTime();
-    SegmentationFolder train = SegmentationFolder.read(data.resolve("train"), backbone.inChans(), head.numClasses(), mean, std);
-    SegmentationFolder val = SegmentationFolder.read(data.resolve("val"), backbone.inChans(), head.numClasses(), mean, std);
+    SegmentationFolder train = SegmentationFolder.readSplit(data, "train", backbone.inChans(), head.numClasses(), mean, std);
+    SegmentationFolder val = SegmentationFolder.readSplit(data, "val", backbone.inChans(), head.numClasses(), mean, std);
     log.printf(Locale.ROOT, "data:    %d train, %d val scenes of %dx%d, %d classes%n", train.count(), val.count(),
         train.width(), train.height(), head.numClasses());
     int stepsPerEpoch = train.count() / o.batch();

@@ -12,17 +12,42 @@ import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 
 /**
- * A semantic-segmentation split as mmseg's custom datasets lay it out: {@code DIR/images/NAME.(png|jpg)} and
- * {@code DIR/annotations/NAME.png} (8-bit grey label maps, value = class, 255 = ignored), read whole into
- * memory, normalised per channel. Every image must have its label map, of its size; sides multiples of 32;
- * every label below the class count or 255.
+ * A semantic-segmentation split as mmseg's custom datasets lay it out: images {@code NAME.(png|jpg)} and label
+ * maps {@code NAME.png} (8-bit grey, value = class, 255 = ignored), read whole into memory, normalised per
+ * channel. Every image must have its label map, of its size; sides multiples of 32; every label below the
+ * class count or 255.
  */
 public record SegmentationFolder(int count, int height, int width, int channels, float[] pixels, int[] labels, List<String> names) {
-  /** Reads {@code dir}; {@code channels} 1 (grey) or 3 (RGB); normalised as (x/255 − mean) / std. */
-  public static SegmentationFolder read(Path dir, int channels, int numClasses, double[] mean, double[] std) {
-    Path images = dir.resolve("images"), annotations = dir.resolve("annotations");
-    if (!Files.isDirectory(images)) throw new BadInputException(images + ": no such directory (a split holds images/ and annotations/)");
-    if (!Files.isDirectory(annotations)) throw new BadInputException(annotations + ": no such directory (a split holds images/ and annotations/)");
+  /**
+   * The image and label-map folders of split {@code split} ("train" or "val") of dataset {@code data}: mmseg's
+   * layout {@code data/images/SPLIT} + {@code data/annotations/SPLIT} (ADE20K's {@code training} /
+   * {@code validation} too), or {@code data/SPLIT/images} + {@code data/SPLIT/annotations}; null if neither.
+   */
+  public static Path[] split(Path data, String split) {
+    String ade = split.equals("train") ? "training" : "validation";
+    for (String name : List.of(split, ade)) {
+      Path i = data.resolve("images").resolve(name), a = data.resolve("annotations").resolve(name);
+      if (Files.isDirectory(i) || Files.isDirectory(a)) return new Path[] {i, a};
+    }
+    Path i = data.resolve(split).resolve("images"), a = data.resolve(split).resolve("annotations");
+    if (Files.isDirectory(i) || Files.isDirectory(a)) return new Path[] {i, a};
+    return null;
+  }
+
+  /** Reads split {@code split} of dataset {@code data} ({@link #split}); a one-line error when it is not there. */
+  public static SegmentationFolder readSplit(Path data, String split, int channels, int numClasses, double[] mean, double[] std) {
+    Path[] f = split(data, split);
+    if (f == null) {
+      throw new BadInputException(data + ": no " + split + " split (images/" + split + " and annotations/" + split
+          + ", as mmseg's datasets, or " + split + "/images and " + split + "/annotations)");
+    }
+    return read(f[0], f[1], channels, numClasses, mean, std);
+  }
+
+  /** Reads {@code images} with their label maps in {@code annotations}; {@code channels} 1 (grey) or 3 (RGB); (x/255 − mean) / std. */
+  public static SegmentationFolder read(Path images, Path annotations, int channels, int numClasses, double[] mean, double[] std) {
+    if (!Files.isDirectory(images)) throw new BadInputException(images + ": no such directory of images");
+    if (!Files.isDirectory(annotations)) throw new BadInputException(annotations + ": no such directory of label maps");
     List<Path> files;
     try (Stream<Path> s = Files.list(images)) {
       files = s.filter(p -> p.getFileName().toString().matches("(?i).*\\.(png|jpe?g|bmp)$")).sorted().toList();

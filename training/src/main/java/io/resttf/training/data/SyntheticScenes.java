@@ -21,8 +21,8 @@ import javax.imageio.ImageIO;
  * {@value #SILHOUETTE}, cannot reach from the border: dark fabric inside the outline included) is its mask. Labels: 0 background,
  * 1–10 the Fashion-MNIST classes + 1; 255 (ignored by the loss, as mmseg's custom datasets) on the one-pixel
  * ring around each silhouette, where a 2× paste leaves the class ambiguous. Written as mmseg's custom
- * datasets lay them out: {@code DIR/train/images/NNNNN.png}, {@code DIR/train/annotations/NNNNN.png}
- * (8-bit grey, value = label), the same under {@code DIR/val/}. Train scenes take their articles from the
+ * datasets lay them out: {@code DIR/images/train/NNNNN.png}, {@code DIR/annotations/train/NNNNN.png}
+ * (8-bit grey, value = label), the same for {@code val}. Train scenes take their articles from the
  * Fashion-MNIST training set, val scenes from the test set; {@code DIR/classes.txt} names the labels.
  */
 public final class SyntheticScenes {
@@ -142,15 +142,15 @@ public final class SyntheticScenes {
     FashionMnist trainSource = FashionMnist.load(FashionMnist.Split.TRAIN);
     FashionMnist valSource = FashionMnist.load(FashionMnist.Split.TEST);
     AtomicFiles.writeDirectory(dir, false, tmp -> {
-      writeSplit(tmp.resolve("train"), trainSource, train, size, seed);
-      writeSplit(tmp.resolve("val"), valSource, val, size, seed + 1);
+      writeSplit(tmp, "train", trainSource, train, size, seed);
+      writeSplit(tmp, "val", valSource, val, size, seed + 1);
       Files.writeString(tmp.resolve(CLASSES_FILE), String.join("\n", LABELS) + "\n");
     });
   }
 
-  private static void writeSplit(Path split, FashionMnist source, int count, int size, long seed) throws IOException {
-    Path images = Files.createDirectories(split.resolve("images"));
-    Path annotations = Files.createDirectories(split.resolve("annotations"));
+  private static void writeSplit(Path dir, String split, FashionMnist source, int count, int size, long seed) throws IOException {
+    Path images = Files.createDirectories(dir.resolve("images").resolve(split));
+    Path annotations = Files.createDirectories(dir.resolve("annotations").resolve(split));
     for (int i = 0; i < count; i++) {
       Scene s = scene(source, size, seed, i);
       String name = String.format("%05d.png", i);
