@@ -86,7 +86,11 @@ public final class GradientSupport {
    */
   public static synchronized Report ensureGradients(Operand<?> loss, Collection<? extends Operand<?>> sources) {
     Set<String> types = new TreeSet<>();
-    for (GraphOperation op : differentiatedOps(loss, sources)) types.add(op.type());
+    Set<String> floatTypes = new HashSet<>();
+    for (GraphOperation op : differentiatedOps(loss, sources)) {
+      types.add(op.type());
+      if (hasFloatOutput(op)) floatTypes.add(op.type());
+    }
     List<String> registered = new ArrayList<>(), available = new ArrayList<>(), missing = new ArrayList<>();
     for (String type : types) {
       if (hasGradient(type)) {
@@ -95,9 +99,10 @@ public final class GradientSupport {
         TensorFlow.registerCustomGradient(type, JAVA_GRADIENTS.get(type));
         if (!hasGradient(type)) throw new IllegalStateException("registering the Java gradient of " + type + " failed");
         registered.add(type);
-      } else {
+      } else if (floatTypes.contains(type)) {
         missing.add(type);
-      }
+      } // integer-only ops (the Shape arithmetic of adaptive pooling) carry no gradient: TF's builder stops before them
+
     }
     if (!missing.isEmpty()) {
       throw new IllegalStateException("no gradient (C++ or Java) for op types " + missing + " in the training graph");
@@ -138,9 +143,7 @@ public final class GradientSupport {
     while (!todo.isEmpty()) {
       GraphOperation op = todo.poll();
       for (GraphOperation c : op.consumers()) {
-        // no gradient flows through integer tensors: an op with only integer outputs (Shape, its
-        // arithmetic) ends the path, as TensorFlow's own gradient builder stops there
-        if (upstream.contains(c) && hasFloatOutput(c) && downstream.add(c)) todo.add(c);
+        if (upstream.contains(c) && downstream.add(c)) todo.add(c);
       }
     }
     downstream.removeAll(srcOps);
