@@ -134,7 +134,7 @@ public final class ConfigDetector {
       }
       how = "family " + family.id() + " from the key names; everything else, heads included, from the shapes";
     }
-    RestConfig config = new RestConfig(family, dims, heads, depths, sr, mlp, numClasses, inChans, qkvBias,
+    RestConfig config = RestConfig.official(family, dims, heads, depths, sr, mlp, numClasses, inChans, qkvBias,
         family == Family.V1 && anyTransform, family.defaultLayerNormEps(), 0.0);
     try {
       config.validate();

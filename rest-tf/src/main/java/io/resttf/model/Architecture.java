@@ -17,6 +17,9 @@ interface Architecture {
   /** Multi-head attention with spatial reduction on tokens [B,H,W,C]; {@code prefix} = "stageN.i.attn". */
   Operand<TFloat32> attention(Operand<TFloat32> x, String prefix, int stage);
 
+  /** What entered each block's projection, by block prefix ("stageN.i.attn"), for the blocks built so far. */
+  java.util.Map<String, RestNetwork.Branches> branches();
+
   static Architecture of(Nn nn) {
     return nn.config.family() == Family.V1 ? new ResT(nn) : new ResTV2(nn);
   }

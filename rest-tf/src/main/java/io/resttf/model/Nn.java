@@ -100,8 +100,13 @@ final class Nn {
   }
 
   Operand<TFloat32> pad(Operand<TFloat32> x, int p) {
+    return pad(x, p, 0f);
+  }
+
+  /** x [B,H,W,C] with p rows and columns of {@code value} on every side. */
+  Operand<TFloat32> pad(Operand<TFloat32> x, int p, float value) {
     if (p == 0) return x;
-    return tf.pad(x, tf.constant(new int[][] {{0, 0}, {p, p}, {p, p}, {0, 0}}), tf.constant(0f));
+    return tf.pad(x, tf.constant(new int[][] {{0, 0}, {p, p}, {p, p}, {0, 0}}), tf.constant(value));
   }
 
   /**
@@ -172,7 +177,16 @@ final class Nn {
 
   /** nn.Conv2d(c, c·m, k, stride, padding=p, groups=c) with bias. */
   Operand<TFloat32> depthwise(Operand<TFloat32> x, String prefix, int c, int m, int k, int stride, int p) {
-    ParamSpec spec = ParamSpec.depthwise(prefix + ".weight", c, m, k);
+    return depthwise(x, ParamSpec.depthwise(prefix + ".weight", c, m, k), prefix, c, m, k, stride, p);
+  }
+
+  /** x + dwconv k×k (c → c, bias) whose weights start at zero: a branch added to a trained network. */
+  Operand<TFloat32> residualDepthwise(Operand<TFloat32> x, String prefix, int c, int k) {
+    return addV2(x, depthwise(x, ParamSpec.residualDepthwise(prefix + ".weight", c, k), prefix, c, 1, k, 1, k / 2));
+  }
+
+  private Operand<TFloat32> depthwise(Operand<TFloat32> x, ParamSpec spec, String prefix, int c, int m, int k,
+      int stride, int p) {
     Operand<TFloat32> w = params.add(spec); // [k, k, c, m]
     Ops s = tf.withSubScope(prefix);
     Operand<TFloat32> in = pad(x, p);
@@ -339,6 +353,66 @@ final class Nn {
         TFloat32.class);
     return tf.math.div(inBin, tf.dtypes.cast(tf.math.sub(en, st), TFloat32.class));
   }
+
+  /**
+   * The position encoding after the stem and each patch embedding ({@code position_encoding}): pixel
+   * attention (official), the official code's GL x + dwconv3×3(x), or none.
+   */
+  Operand<TFloat32> positionEncoding(Operand<TFloat32> x, String prefix, int dim) {
+    return switch (config.positionEncoding()) {
+      case PA -> pixelAttention(x, prefix, dim);
+      case GL -> addV2(x, depthwise(x, prefix + ".gl_conv", dim, 1, 3, 1, 1));
+      case NONE -> x;
+    };
+  }
+
+  /** nn.Upsample(scale_factor=r, mode='nearest') on NHWC: each pixel repeated r×r (source ⌊o / r⌋). */
+  Operand<TFloat32> upsampleNearest(Operand<TFloat32> x, int r) {
+    if (r == 1) return x;
+    Operand<TInt32> shape = tf.shape(x);
+    Operand<TInt32> b = dims(x, 0, 1), h = dims(x, 1, 2), w = dims(x, 2, 3), c = dims(x, 3, 4);
+    Operand<TFloat32> y = tf.reshape(x, concat(b, h, ints(1), w, ints(1), c));
+    y = tf.broadcastTo(y, concat(b, h, ints(r), w, ints(r), c));
+    return tf.reshape(y, concat(b, tf.math.mul(dims(x, 1, 3), ints(r, r)), tf.stridedSlice(shape, Indices.slice(3, 4))));
+  }
+
+  /** nn.Upsample(scale_factor=r, mode='bilinear', align_corners=False) on NHWC. */
+  Operand<TFloat32> upsampleBilinear(Operand<TFloat32> x, int r) {
+    if (r == 1) return x;
+    return resizeBilinear(x, tf.math.mul(dims(x, 1, 3), ints(r, r)));
+  }
+
+  /**
+   * Window attention: x [B,H,W,C] padded at the bottom and right with zeros to multiples of the window
+   * (side {@code ws}, or the whole axis where it is shorter), cut into windows [B·n, wh, ww, C], each
+   * through {@code fn} as a batch of its own, put back and cropped to H×W. Returns fn's output and the
+   * function that puts any per-window tensor of x's window shape back (for the branch probes).
+   */
+  Windowed windowed(Operand<TFloat32> x, int ws, java.util.function.UnaryOperator<Operand<TFloat32>> fn) {
+    Operand<TInt32> h = tf.reshape(dims(x, 1, 2), ints()), w = tf.reshape(dims(x, 2, 3), ints());
+    Operand<TInt32> wh = tf.math.minimum(h, tf.constant(ws)), ww = tf.math.minimum(w, tf.constant(ws));
+    Operand<TInt32> padH = tf.math.floorMod(tf.math.sub(wh, tf.math.floorMod(h, wh)), wh);
+    Operand<TInt32> padW = tf.math.floorMod(tf.math.sub(ww, tf.math.floorMod(w, ww)), ww);
+    Operand<TInt32> zero = tf.constant(0);
+    Operand<TInt32> paddings = tf.reshape(tf.stack(List.of(zero, zero, zero, padH, zero, padW, zero, zero)), ints(4, 2));
+    Operand<TFloat32> padded = tf.pad(x, paddings, tf.constant(0f));
+    Operand<TInt32> nh = tf.math.div(tf.math.add(h, padH), wh), nw = tf.math.div(tf.math.add(w, padW), ww);
+    Operand<TInt32> b = dims(x, 0, 1), c = dims(x, 3, 4);
+    Operand<TFloat32> parts = tf.reshape(padded, concat(b, tf.stack(List.of(nh, wh, nw, ww)), c));
+    parts = tf.reshape(transpose(parts, 0, 1, 3, 2, 4, 5), concat(ints(-1), tf.stack(List.of(wh, ww)), c));
+    Operand<TFloat32> out = fn.apply(parts);
+    java.util.function.UnaryOperator<Operand<TFloat32>> merge = y -> {
+      Operand<TInt32> yc = dims(y, 3, 4);
+      Operand<TFloat32> m = tf.reshape(y, concat(b, tf.stack(List.of(nh, nw, wh, ww)), yc));
+      m = tf.reshape(transpose(m, 0, 1, 3, 2, 4, 5),
+          concat(b, tf.stack(List.of(tf.math.add(h, padH), tf.math.add(w, padW))), yc));
+      return tf.slice(m, tf.constant(new int[] {0, 0, 0, 0}), concat(ints(-1), tf.stack(List.of(h, w)), ints(-1)));
+    };
+    return new Windowed(merge.apply(out), merge);
+  }
+
+  /** A windowed computation's output, merged and cropped, and the merge for other per-window tensors. */
+  record Windowed(Operand<TFloat32> output, java.util.function.UnaryOperator<Operand<TFloat32>> merge) {}
 
   /** Pixel attention PA(x) = x · sigmoid(depthwise conv3×3(x) + b). */
   Operand<TFloat32> pixelAttention(Operand<TFloat32> x, String prefix, int dim) {

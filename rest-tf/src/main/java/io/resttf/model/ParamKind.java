@@ -10,6 +10,12 @@ public enum ParamKind {
   CONV,
   /** Depthwise Conv2d weight [C·m, 1, kh, kw] → [kh, kw, C, m] (m, the channel multiplier, in the TF shape). */
   DEPTHWISE,
+  /**
+   * A depthwise conv on a residual branch added to a trained network (cwin's conv after each stage): laid
+   * out as {@link #DEPTHWISE}, but fresh at zero, so a checkpoint loaded without it computes what it did
+   * (as ViTDet starts its propagation blocks).
+   */
+  RESIDUAL_DEPTHWISE,
   /** 1×1 Conv2d mixing attention heads, [h_out, h_in, 1, 1] → a [h_in, h_out] matrix. */
   HEAD_MIX,
   /** Linear weight [out, in] → [in, out]. */

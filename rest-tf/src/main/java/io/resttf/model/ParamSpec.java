@@ -24,6 +24,11 @@ public record ParamSpec(String key, ParamKind kind, long[] officialShape, long[]
     return new ParamSpec(key, ParamKind.DEPTHWISE, new long[] {c * m, 1, k, k}, new long[] {k, k, c, m}, k * k);
   }
 
+  /** A residual branch's nn.Conv2d(c, c, k, groups=c) weight, fresh at zero ({@link ParamKind#RESIDUAL_DEPTHWISE}). */
+  public static ParamSpec residualDepthwise(String key, long c, long k) {
+    return new ParamSpec(key, ParamKind.RESIDUAL_DEPTHWISE, new long[] {c, 1, k, k}, new long[] {k, k, c, 1}, k * k);
+  }
+
   /** nn.Conv2d(heads, heads, 1) across attention heads: official [h, h, 1, 1], TF [h_in, h_out]. */
   public static ParamSpec headMix(String key, long heads) {
     return new ParamSpec(key, ParamKind.HEAD_MIX, new long[] {heads, heads, 1, 1}, new long[] {heads, heads}, heads);

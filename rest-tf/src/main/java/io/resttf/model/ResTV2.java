@@ -16,7 +16,7 @@ final class ResTV2 implements Architecture {
   ResTV2(Nn nn) {
     this.nn = nn;
     this.c = nn.config;
-    this.attention = new UpsampleAttention();
+    this.attention = new SpatialReductionAttention(nn, true);
   }
 
   /** conv3×3 s2 → BN → ReLU → conv3×3 s2 → BN → ReLU → conv1×1 (bias) → PA → LN. */
@@ -28,7 +28,7 @@ final class ResTV2 implements Architecture {
     y = nn.conv(y, "stem.proj.3", hidden, dim, 3, 2, 1, false);
     y = nn.tf.nn.relu(nn.batchNorm(y, "stem.proj.4", dim));
     y = nn.conv(y, "stem.proj.6", dim, dim, 1, 1, 0, true);
-    y = nn.pixelAttention(y, "stem.pos", dim);
+    y = nn.positionEncoding(y, "stem.pos", dim);
     return nn.layerNorm(y, "stem.norm", dim);
   }
 
@@ -38,7 +38,7 @@ final class ResTV2 implements Architecture {
     String p = "patch_" + (stage + 1);
     int dim = c.dim(stage);
     Operand<TFloat32> y = nn.conv(x, p + ".proj", c.dim(stage - 1), dim, 3, 2, 1, true);
-    y = nn.pixelAttention(y, p + ".pos", dim);
+    y = nn.positionEncoding(y, p + ".pos", dim);
     return nn.layerNorm(y, p + ".norm", dim);
   }
 
@@ -47,19 +47,8 @@ final class ResTV2 implements Architecture {
     return attention.apply(x, prefix, stage);
   }
 
-  /** The shared attention plus the upsample branch, which restores what the spatial reduction dropped. */
-  private final class UpsampleAttention extends SpatialReductionAttention {
-    UpsampleAttention() {
-      super(ResTV2.this.nn, true);
-    }
-
-    /** V on the reduced grid → dwconv3×3 (C → r²C) → PixelShuffle(r) → LN, added to the attention output. */
-    @Override
-    Operand<TFloat32> beforeProjection(Operand<TFloat32> out, Operand<TFloat32> vGrid, String prefix, int stage) {
-      int dim = c.dim(stage), sr = c.srRatio(stage);
-      Operand<TFloat32> up = nn.depthwise(vGrid, prefix + ".up.0", dim, sr * sr, 3, 1, 1);
-      up = nn.layerNorm(nn.pixelShuffle(up, dim, sr), prefix + ".up_norm", dim);
-      return nn.tf.math.add(out, up);
-    }
+  @Override
+  public java.util.Map<String, RestNetwork.Branches> branches() {
+    return attention.branches;
   }
 }

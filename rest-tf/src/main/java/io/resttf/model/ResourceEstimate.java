@@ -177,25 +177,39 @@ public record ResourceEstimate(long parameters, long weightBytes, long activatio
       rows[0] = sum(conv(in, hidden, 3, 1, false), 2 * hidden, conv(hidden, c0, 3, 1, false), 2 * c0,
           conv(c0, c0, 1, 1, true), 2 * c0);
     }
-    rows[0] = Math.addExact(rows[0], conv(c0, c0, 3, c0, true)); // the stem's pixel attention
+    rows[0] = Math.addExact(rows[0], positionEncoding(c, c0)); // the stem's
     for (int s = 0; s < RestConfig.NUM_STAGES; s++) {
       long dim = c.dim(s), heads = c.heads(s), sr = c.srRatio(s), mlp = c.mlpHidden(s);
-      // patch embedding: 3×3 stride-2 conv, norm, pixel attention
-      if (s > 0) rows[s] = sum(conv(c.dim(s - 1), dim, 3, 1, true), 2 * dim, conv(dim, dim, 3, dim, true));
+      // patch embedding: 3×3 stride-2 conv, norm, position encoding
+      if (s > 0) rows[s] = sum(conv(c.dim(s - 1), dim, 3, 1, true), 2 * dim, positionEncoding(c, dim));
       boolean qkvBias = c.family() == Family.V2 || c.qkvBias();
       long block = sum(
           4 * dim, // norm1, norm2
-          linear(dim, dim, qkvBias), linear(dim, 2 * dim, qkvBias), linear(dim, dim, true), // q, kv, proj
+          linear(dim, dim, true), // proj
           linear(dim, mlp, true), linear(mlp, dim, true));
-      if (sr > 1) block = sum(block, conv(dim, dim, sr + 1, dim, true), 2 * dim); // sr conv + sr_norm
+      if (c.attention()) block = sum(block, linear(dim, dim, qkvBias), linear(dim, 2 * dim, qkvBias)); // q, kv
+      else if (c.upsampleTarget() == DesignSpace.UpsampleTarget.V) block = sum(block, linear(dim, dim, true)); // v
+      if (sr > 1) { // reduction (the dwconv's weights) + sr_norm
+        block = sum(block, c.reduction() == DesignSpace.Reduction.DWCONV ? conv(dim, dim, sr + 1, dim, true) : 0, 2 * dim);
+      }
       if (c.headInteraction(s)) block = sum(block, conv(heads, heads, 1, 1, true));
-      if (c.family() == Family.V2) block = sum(block, conv(dim, Math.multiplyExact(dim, sr * sr), 3, dim, true), 2 * dim);
+      switch (c.upsample()) {
+        case PIXEL_SHUFFLE -> block = sum(block, conv(dim, Math.multiplyExact(dim, sr * sr), 3, dim, true), 2 * dim);
+        case NEAREST, BILINEAR -> block = sum(block, conv(dim, dim, 3, dim, true), 2 * dim);
+        case NONE -> { }
+      }
       rows[s] = Math.addExact(rows[s], Math.multiplyExact(block, c.depth(s)));
+      if (c.windowStyle() == DesignSpace.WindowStyle.CWIN) rows[s] = Math.addExact(rows[s], conv(dim, dim, 3, dim, true));
     }
     long last = c.dim(RestConfig.NUM_STAGES - 1);
     rows[RestConfig.NUM_STAGES] = 2 * last; // final norm
     if (c.numClasses() > 0) rows[RestConfig.NUM_STAGES] = Math.addExact(2 * last, linear(last, c.numClasses(), true));
     return rows;
+  }
+
+  /** PA's and GL's depthwise conv3×3 with bias; nothing without a position encoding. */
+  private static long positionEncoding(RestConfig c, long dim) {
+    return c.positionEncoding() == DesignSpace.PositionEncoding.NONE ? 0 : conv(dim, dim, 3, dim, true);
   }
 
   private static long conv(long in, long out, long k, long groups, boolean bias) {

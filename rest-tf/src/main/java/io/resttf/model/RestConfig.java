@@ -40,6 +40,13 @@ import org.apache.commons.text.similarity.LevenshteinDistance;
  *                        with more than one head
  * @param layerNormEps    LayerNorm epsilon (official: 1e-5 in v1, 1e-6 in v2)
  * @param dropPathRate    stochastic depth rate, linearly increasing over blocks (training only)
+ * @param reduction       how K/V are spatially reduced when sr > 1 (official: depthwise conv)
+ * @param positionEncoding position encoding after the stem and each patch embedding (official: PA)
+ * @param upsample        v2 upsample branch (official: pixel-shuffle; "none" in v1, which has none)
+ * @param upsampleTarget  what the v2 upsample branch starts from (official: v)
+ * @param attention       false: v2's "ConvNet" variant, the reduce-upsample branch without attention
+ * @param windowStyle     v2 window attention style (ResTv2 §4.4; official: global)
+ * @param windowSizes     v2 window side per stage, in tokens of that stage (default 64, 32, 16, 8)
  */
 public record RestConfig(
     @JsonProperty("family") Family family,
@@ -53,7 +60,14 @@ public record RestConfig(
     @JsonProperty("qkv_bias") boolean qkvBias,
     @JsonProperty("apply_transform") boolean applyTransform,
     @JsonProperty("layer_norm_eps") double layerNormEps,
-    @JsonProperty("drop_path_rate") double dropPathRate) {
+    @JsonProperty("drop_path_rate") double dropPathRate,
+    @JsonProperty("reduction") DesignSpace.Reduction reduction,
+    @JsonProperty("position_encoding") DesignSpace.PositionEncoding positionEncoding,
+    @JsonProperty("upsample") DesignSpace.Upsample upsample,
+    @JsonProperty("upsample_target") DesignSpace.UpsampleTarget upsampleTarget,
+    @JsonProperty("attention") boolean attention,
+    @JsonProperty("window_style") DesignSpace.WindowStyle windowStyle,
+    @JsonProperty("window_sizes") List<Integer> windowSizes) {
 
   public static final int NUM_STAGES = 4;
   /** Total downsampling of the network: inputs must be multiples of this. */
@@ -71,11 +85,15 @@ public record RestConfig(
   public static final int MAX_NUM_CLASSES = 1_000_000;
   public static final int MAX_IN_CHANS = 1024;
   public static final double MAX_LAYER_NORM_EPS = 1.0;
+  public static final int MAX_WINDOW_SIZE = 4096;
+  /** The ResTv2 paper's window sides (tokens per stage: 256 pixels in every stage). */
+  public static final List<Integer> DEFAULT_WINDOW_SIZES = List.of(64, 32, 16, 8);
 
   /** The architecture's keys (the official constructor argument names). */
   public static final Set<String> CONFIG_KEYS = Set.of(
       "family", "embed_dims", "num_heads", "depths", "sr_ratios", "mlp_ratios", "num_classes", "in_chans",
-      "qkv_bias", "apply_transform", "layer_norm_eps", "drop_path_rate");
+      "qkv_bias", "apply_transform", "layer_norm_eps", "drop_path_rate",
+      "reduction", "position_encoding", "upsample", "upsample_target", "attention", "window_style", "window_sizes");
 
   /**
    * Descriptive keys a config file may carry besides the architecture, as the reference fixtures do
@@ -99,6 +117,7 @@ public record RestConfig(
     depths = List.copyOf(depths);
     srRatios = List.copyOf(srRatios);
     mlpRatios = List.copyOf(mlpRatios);
+    windowSizes = windowSizes == null ? null : List.copyOf(windowSizes);
   }
 
   /** Defaults for the optional fields as the official code has them. */
@@ -111,9 +130,59 @@ public record RestConfig(
       List<Integer> mlpRatios,
       int numClasses,
       int inChans) {
-    return new RestConfig(
-        family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses, inChans, true,
+    return official(family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses, inChans, true,
         family == Family.V1, family.defaultLayerNormEps(), 0.0);
+  }
+
+  /** The official model with these core fields (every design-space option at its default). */
+  public static RestConfig official(Family family, List<Integer> embedDims, List<Integer> numHeads, List<Integer> depths,
+      List<Integer> srRatios, List<Integer> mlpRatios, int numClasses, int inChans, boolean qkvBias,
+      boolean applyTransform, double layerNormEps, double dropPathRate) {
+    return new RestConfig(family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses, inChans, qkvBias,
+        applyTransform, layerNormEps, dropPathRate, DesignSpace.Reduction.DWCONV, DesignSpace.PositionEncoding.PA,
+        defaultUpsample(family), DesignSpace.UpsampleTarget.V, true, DesignSpace.WindowStyle.GLOBAL,
+        DEFAULT_WINDOW_SIZES);
+  }
+
+  /** Pixel-shuffle in v2; v1 has no upsample branch. */
+  static DesignSpace.Upsample defaultUpsample(Family family) {
+    return family == Family.V2 ? DesignSpace.Upsample.PIXEL_SHUFFLE : DesignSpace.Upsample.NONE;
+  }
+
+  /** This config with the design-space options given (the others as they are). */
+  public RestConfig withDesign(DesignSpace.Reduction reduction, DesignSpace.PositionEncoding positionEncoding,
+      DesignSpace.Upsample upsample, DesignSpace.UpsampleTarget upsampleTarget, boolean attention) {
+    return new RestConfig(family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses, inChans, qkvBias,
+        applyTransform, layerNormEps, dropPathRate, reduction, positionEncoding, upsample, upsampleTarget, attention,
+        windowStyle, windowSizes);
+  }
+
+  /** This config with head interaction switched on or off. */
+  public RestConfig withApplyTransform(boolean on) {
+    return new RestConfig(family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses, inChans, qkvBias,
+        on, layerNormEps, dropPathRate, reduction, positionEncoding, upsample, upsampleTarget, attention,
+        windowStyle, windowSizes);
+  }
+
+  /** This config with another window style and sizes. */
+  public RestConfig withWindows(DesignSpace.WindowStyle style, List<Integer> sizes) {
+    return new RestConfig(family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses, inChans, qkvBias,
+        applyTransform, layerNormEps, dropPathRate, reduction, positionEncoding, upsample, upsampleTarget, attention,
+        style, sizes);
+  }
+
+  /** Blocks of stage {@code stage} attend within windows: all in win / cwin, all but the last in hwin. */
+  public boolean windowed(int stage, int block) {
+    return switch (windowStyle) {
+      case GLOBAL -> false;
+      case WIN, CWIN -> true;
+      case HWIN -> block < depths.get(stage) - 1;
+    };
+  }
+
+  /** The window side of stage {@code stage}, in tokens. */
+  public int windowSize(int stage) {
+    return windowSizes.get(stage);
   }
 
   public int dim(int stage) {
@@ -140,19 +209,24 @@ public record RestConfig(
     return depths.stream().mapToInt(Integer::intValue).sum();
   }
 
-  /** Head interaction is active in stage {@code stage} (v1 only, more than one head). */
+  /**
+   * Head interaction is active in stage {@code stage}: apply_transform on, more than one head (as the
+   * official {@code apply_transform and num_heads > 1}), and an attention to interact in.
+   */
   public boolean headInteraction(int stage) {
-    return family == Family.V1 && applyTransform && numHeads.get(stage) > 1;
+    return applyTransform && attention && numHeads.get(stage) > 1;
   }
 
   public RestConfig withNumClasses(int n) {
     return new RestConfig(family, embedDims, numHeads, depths, srRatios, mlpRatios, n, inChans,
-        qkvBias, applyTransform, layerNormEps, dropPathRate);
+        qkvBias, applyTransform, layerNormEps, dropPathRate, reduction, positionEncoding, upsample, upsampleTarget,
+        attention, windowStyle, windowSizes);
   }
 
   public RestConfig withDropPathRate(double rate) {
     return new RestConfig(family, embedDims, numHeads, depths, srRatios, mlpRatios, numClasses,
-        inChans, qkvBias, applyTransform, layerNormEps, rate);
+        inChans, qkvBias, applyTransform, layerNormEps, rate, reduction, positionEncoding, upsample, upsampleTarget,
+        attention, windowStyle, windowSizes);
   }
 
   /** Checks internal consistency; throws {@link BadInputException} naming the first problem. */
@@ -190,7 +264,51 @@ public record RestConfig(
     if (!(dropPathRate >= 0 && dropPathRate < 1)) {
       throw new BadInputException("config: drop_path_rate must be in [0, 1), got " + dropPathRate);
     }
+    validateDesign();
     return this;
+  }
+
+  /** The design-space options: each set, and combined only where the papers' models have them. */
+  private void validateDesign() {
+    if (reduction == null || positionEncoding == null || upsample == null || upsampleTarget == null
+        || windowStyle == null) {
+      throw new BadInputException("config: reduction, position_encoding, upsample, upsample_target and window_style"
+          + " must be set");
+    }
+    checkList("window_sizes", windowSizes, 1, MAX_WINDOW_SIZE);
+    if (family == Family.V1) {
+      if (upsample != DesignSpace.Upsample.NONE) {
+        throw new BadInputException("config: upsample \"" + upsample.id() + "\" is a ResTv2 option; ResT (v1) has no"
+            + " upsample branch (use \"none\")");
+      }
+      if (upsampleTarget != DesignSpace.UpsampleTarget.V) {
+        throw new BadInputException("config: upsample_target is a ResTv2 option; ResT (v1) has no upsample branch");
+      }
+      if (!attention) throw new BadInputException("config: attention=false (the ConvNet variant) is a ResTv2 option");
+      if (windowStyle != DesignSpace.WindowStyle.GLOBAL) {
+        throw new BadInputException("config: window_style \"" + windowStyle.id() + "\" is for ResTv2 backbones; ResT"
+            + " (v1) attends globally");
+      }
+    }
+    if (!attention) {
+      if (upsample == DesignSpace.Upsample.NONE) {
+        throw new BadInputException("config: attention=false keeps only the upsample branch, so upsample cannot be"
+            + " \"none\"");
+      }
+      if (upsampleTarget == DesignSpace.UpsampleTarget.K) {
+        throw new BadInputException("config: attention=false has no keys to upsample; upsample_target must be \"v\""
+            + " or \"x\"");
+      }
+      if (windowStyle != DesignSpace.WindowStyle.GLOBAL) {
+        throw new BadInputException("config: window_style applies to attention; attention=false has none");
+      }
+    }
+    for (int s = 0; s < NUM_STAGES; s++) {
+      if (windowSizes.get(s) % srRatios.get(s) != 0) {
+        throw new BadInputException(String.format("config: window_sizes[%d]=%d must be a multiple of sr_ratios[%d]=%d"
+            + " (each window is reduced on its own)", s, windowSizes.get(s), s, srRatios.get(s)));
+      }
+    }
   }
 
   private static void checkList(String name, List<Integer> list, int min, int max) {
@@ -249,7 +367,14 @@ public record RestConfig(
         bool(obj, "qkv_bias", true, source),
         bool(obj, "apply_transform", family == Family.V1, source),
         number(obj, "layer_norm_eps", family.defaultLayerNormEps(), source),
-        number(obj, "drop_path_rate", 0.0, source));
+        number(obj, "drop_path_rate", 0.0, source),
+        option(obj, "reduction", DesignSpace.Reduction.class, DesignSpace.Reduction.DWCONV, source),
+        option(obj, "position_encoding", DesignSpace.PositionEncoding.class, DesignSpace.PositionEncoding.PA, source),
+        option(obj, "upsample", DesignSpace.Upsample.class, defaultUpsample(family), source),
+        option(obj, "upsample_target", DesignSpace.UpsampleTarget.class, DesignSpace.UpsampleTarget.V, source),
+        bool(obj, "attention", true, source),
+        option(obj, "window_style", DesignSpace.WindowStyle.class, DesignSpace.WindowStyle.GLOBAL, source),
+        obj.hasNonNull("window_sizes") ? intList(obj, "window_sizes", source) : DEFAULT_WINDOW_SIZES);
     try {
       return c.validate();
     } catch (BadInputException e) {
@@ -302,6 +427,20 @@ public record RestConfig(
     if (n == null || n.isNull()) return absent;
     if (!n.isBoolean()) throw new BadInputException(source + ": " + key + " must be true or false, got " + n);
     return n.booleanValue();
+  }
+
+  private static <E extends Enum<E> & DesignSpace.Named> E option(ObjectNode obj, String key, Class<E> type, E absent,
+      String source) {
+    JsonNode n = obj.get(key);
+    if (n == null || n.isNull()) return absent;
+    if (!n.isTextual()) {
+      throw new BadInputException(source + ": " + key + " must be one of " + DesignSpace.ids(type) + ", got " + n);
+    }
+    try {
+      return DesignSpace.parse(type, key, n.asText());
+    } catch (BadInputException e) {
+      throw new BadInputException(source + ": " + e.getMessage());
+    }
   }
 
   private static double number(ObjectNode obj, String key, double absent, String source) {

@@ -36,10 +36,18 @@ public final class RestNetwork {
   private final Operand<TFloat32> pooled;
   private final Operand<TFloat32> logits;
   private final Map<String, Operand<TFloat32>> bufferUpdates;
+  private final Map<String, Branches> branches;
+
+  /**
+   * What enters one block's attention projection, NHWC at the block's resolution (windowed blocks put back
+   * together): the attention branch (null in the ConvNet variant), the upsample branch (null without one)
+   * and their sum. The ResTv2 paper's Fourier (Figure 3) and CKA (Figure 4) analyses look at these.
+   */
+  public record Branches(Operand<TFloat32> attention, Operand<TFloat32> upsample, Operand<TFloat32> sum) {}
 
   private RestNetwork(RestConfig config, Params params, Operand<TFloat32> input,
       List<Operand<TFloat32>> stages, Operand<TFloat32> pooled, Operand<TFloat32> logits,
-      Map<String, Operand<TFloat32>> bufferUpdates) {
+      Map<String, Operand<TFloat32>> bufferUpdates, Map<String, Branches> branches) {
     this.config = config;
     this.params = params;
     this.input = input;
@@ -47,6 +55,7 @@ public final class RestNetwork {
     this.pooled = pooled;
     this.logits = logits;
     this.bufferUpdates = bufferUpdates;
+    this.branches = branches;
   }
 
   /**
@@ -184,7 +193,7 @@ public final class RestNetwork {
       logits = nn.linear(pooled, "head", config.dim(last), config.numClasses(), true);
     }
     return new RestNetwork(config, params, input, List.of(stageOut), pooled, logits,
-        Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)));
+        Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)), branches(arch));
   }
 
   /**
@@ -209,13 +218,14 @@ public final class RestNetwork {
     java.util.function.BiFunction<Integer, Operand<TFloat32>, Operand<TFloat32>> trunk = (s, x) ->
         style.normsInTrunk() && (outIndices.contains(s) || s == RestConfig.NUM_STAGES - 1)
             ? nn.layerNorm(x, style.normPrefix(s), config.dim(s)) : x;
-    Operand<TFloat32>[] stageOut = forwardFeatures(nn, Architecture.of(nn), input, trunk);
+    Architecture arch = Architecture.of(nn);
+    Operand<TFloat32>[] stageOut = forwardFeatures(nn, arch, input, trunk);
     List<Operand<TFloat32>> outs = new java.util.ArrayList<>();
     for (int i : outIndices.stream().sorted().toList()) {
       outs.add(style.normsInTrunk() ? stageOut[i] : nn.layerNorm(stageOut[i], style.normPrefix(i), config.dim(i)));
     }
     return new RestNetwork(config, params, input, List.copyOf(outs), null, null,
-        Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)));
+        Collections.unmodifiableMap(new LinkedHashMap<>(nn.bufferUpdates)), branches(arch));
   }
 
   /**
@@ -229,6 +239,13 @@ public final class RestNetwork {
       Operand<TFloat32> x = tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, config.inChans())));
       return build(tf, config, x).params().specs();
     }
+  }
+
+  /** The blocks' branches keyed "stageN.i" (blocks numbered from 0 within a stage, as the official keys). */
+  private static Map<String, Branches> branches(Architecture arch) {
+    Map<String, Branches> out = new LinkedHashMap<>();
+    arch.branches().forEach((prefix, b) -> out.put(prefix.substring(0, prefix.length() - ".attn".length()), b));
+    return Collections.unmodifiableMap(out);
   }
 
   @SuppressWarnings("unchecked")
@@ -246,9 +263,14 @@ public final class RestNetwork {
     for (int s = 0; s < RestConfig.NUM_STAGES; s++) {
       if (s > 0) x = arch.patchEmbed(x, s);
       for (int i = 0; i < c.depth(s); i++) {
-        x = block(nn, arch, x, "stage" + (s + 1) + "." + i, s,
+        x = block(nn, arch, x, "stage" + (s + 1) + "." + i, s, i,
             masks == null ? null : masks.get(2 * blockIndex), masks == null ? null : masks.get(2 * blockIndex + 1));
         blockIndex++;
+      }
+      if (c.windowStyle() == DesignSpace.WindowStyle.CWIN) {
+        // cwin: windows do not talk to each other; a depthwise conv after the stage's last block lets
+        // information cross their borders (a new parameter, starting at zero)
+        x = nn.residualDepthwise(x, "cwin" + (s + 1), c.dim(s), 3);
       }
       x = afterStage.apply(s, x);
       out[s] = nn.tf.identity(x);
@@ -256,11 +278,25 @@ public final class RestNetwork {
     return out;
   }
 
-  /** Pre-norm transformer block: x + attn(LN(x)), then x + mlp(LN(x)); each branch through drop path in training. */
+  /**
+   * Pre-norm transformer block: x + attn(LN(x)), then x + mlp(LN(x)); each branch through drop path in
+   * training. In a windowed block (window_style) the attention sees one window at a time.
+   */
   private static Operand<TFloat32> block(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix, int stage,
-      Operand<TFloat32> attnKeep, Operand<TFloat32> mlpKeep) {
+      int index, Operand<TFloat32> attnKeep, Operand<TFloat32> mlpKeep) {
     int dim = nn.config.dim(stage);
-    Operand<TFloat32> a = arch.attention(nn.layerNorm(x, prefix + ".norm1", dim), prefix + ".attn", stage);
+    Operand<TFloat32> normed = nn.layerNorm(x, prefix + ".norm1", dim);
+    String attnPrefix = prefix + ".attn";
+    Operand<TFloat32> a;
+    if (nn.config.windowed(stage, index)) {
+      Nn.Windowed w = nn.windowed(normed, nn.config.windowSize(stage), t -> arch.attention(t, attnPrefix, stage));
+      a = w.output();
+      Branches b = arch.branches().get(attnPrefix);
+      arch.branches().put(attnPrefix, new Branches(b.attention() == null ? null : w.merge().apply(b.attention()),
+          b.upsample() == null ? null : w.merge().apply(b.upsample()), w.merge().apply(b.sum())));
+    } else {
+      a = arch.attention(normed, attnPrefix, stage);
+    }
     x = nn.tf.math.add(x, nn.dropPath(a, attnKeep));
     Operand<TFloat32> m = nn.mlp(nn.layerNorm(x, prefix + ".norm2", dim), prefix + ".mlp", dim, nn.config.mlpHidden(stage));
     return nn.tf.math.add(x, nn.dropPath(m, mlpKeep));
@@ -296,6 +332,11 @@ public final class RestNetwork {
   /** Logits [B, num_classes]; null when num_classes is 0. */
   public Operand<TFloat32> logits() {
     return logits;
+  }
+
+  /** What entered each block's attention projection, by block ("stage1.0", …), in block order. */
+  public Map<String, Branches> branches() {
+    return branches;
   }
 
   /**

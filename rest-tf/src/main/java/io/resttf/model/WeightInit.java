@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
  *   <li>ResT ({@code models/rest.py}): Conv2d weights {@code trunc_normal_(std=.02)} with the biases left at
  *       PyTorch's default, U(−1/√fan_in, 1/√fan_in) (fan_in = in_channels/groups · k · k); Linear weights
  *       {@code trunc_normal_(std=.02)}, biases 0;
- *   <li>both: LayerNorm / BatchNorm weight 1, bias 0; BatchNorm running mean 0, variance 1.
+ *   <li>both: LayerNorm / BatchNorm weight 1, bias 0; BatchNorm running mean 0, variance 1;
+ *   <li>a residual conv added to a trained network (cwin): weight and bias 0, the branch starts as identity.
  * </ul>
  *
  * timm's {@code trunc_normal_(t, std=.02)} truncates to [−2, 2] in absolute units, i.e. at ±100 σ: in
@@ -40,6 +41,9 @@ public final class WeightInit {
           double bound = 1 / Math.sqrt((double) p.fanIn());
           for (int i = 0; i < n; i++) v[i] = (float) ((2 * rng.nextDouble() - 1) * bound);
         } // v2: zeros
+      }
+      case RESIDUAL_DEPTHWISE -> {
+        // zeros: the branch starts as the identity
       }
       case NORM_WEIGHT, RUNNING_VAR -> Arrays.fill(v, 1f);
       case LINEAR_BIAS, NORM_BIAS, RUNNING_MEAN -> {

@@ -56,8 +56,16 @@ public final class WeightLoader {
    * {@code options.drop()} are ignored; variables whose key matches {@code options.allowMissing()} or
    * {@code drop()} and that the state_dict lacks get a fresh initialisation (seeded). Anything else that
    * is missing, unexpected or of the wrong shape is refused with one {@link BadInputException} that
-   * lists it; nothing is assigned then.
+   * lists it; nothing is assigned then. Parameters an option adds to a trained network (cwin's residual
+   * convs, which start at zero) may always stay fresh: every checkpoint of the plain model loads into them.
    */
+  /** A residual conv of {@link ParamKind#RESIDUAL_DEPTHWISE} kind, or its bias. */
+  private boolean addedByOption(String key) {
+    String weight = key.endsWith(".bias") ? key.substring(0, key.length() - ".bias".length()) + ".weight" : key;
+    Params.Param p = vars.get(weight);
+    return p != null && p.spec().kind() == ParamKind.RESIDUAL_DEPTHWISE;
+  }
+
   public RestModel.LoadReport load(Session session, Map<String, HostTensor> stateDict, RestModel.LoadOptions options, long seed) {
     List<String> missing = new ArrayList<>(), fresh = new ArrayList<>(), unexpected = new ArrayList<>();
     List<String> mismatched = new ArrayList<>(), dropped = new ArrayList<>();
@@ -83,7 +91,7 @@ public final class WeightLoader {
     for (String key : vars.keySet()) {
       if (chosen.containsKey(key)) continue;
       boolean mismatch = mismatched.stream().anyMatch(m -> m.startsWith(key + " "));
-      if (!mismatch && options.mayStayFresh(key)) {
+      if (!mismatch && (options.mayStayFresh(key) || addedByOption(key))) {
         fresh.add(key);
       } else if (!mismatch) {
         missing.add(key);

@@ -62,7 +62,8 @@ public final class WeightMapping {
         for (int tap = 0; tap < k; tap++) transpose(src, tap, in * k, k, dst, tap * in * o, o, in);
         break;
       }
-      case DEPTHWISE: {
+      case DEPTHWISE:
+      case RESIDUAL_DEPTHWISE: {
         // official out channel c*m + j reads input channel c; TF filter [kh, kw, c, j] gives output c*m + j.
         dst = new float[src.length];
         int kh = (int) s[2], kw = (int) s[3], c = (int) t[2], m = (int) t[3];
@@ -131,7 +132,8 @@ public final class WeightMapping {
                 dst[((a * in + b) * kh + y) * kw + x] = src[((y * kw + x) * in + b) * o + a];
         break;
       }
-      case DEPTHWISE: {
+      case DEPTHWISE:
+      case RESIDUAL_DEPTHWISE: {
         dst = new float[src.length];
         long[] t = p.tfShape();
         int kh = (int) s[2], kw = (int) s[3], c = (int) t[2], m = (int) t[3];

@@ -31,7 +31,7 @@ class ResourceEstimateTest {
   @Test
   void parametersMatchTheGraph() {
     RestConfig lite = Variants.get("rest_lite");
-    RestConfig noBias = new RestConfig(Family.V1, lite.embedDims(), lite.numHeads(), lite.depths(), lite.srRatios(),
+    RestConfig noBias = RestConfig.official(Family.V1, lite.embedDims(), lite.numHeads(), lite.depths(), lite.srRatios(),
         lite.mlpRatios(), 0, 1, false, false, 1e-5, 0);
     for (RestConfig c : List.of(noBias, Variants.get("restv2_tiny").withNumClasses(7))) {
       try (org.tensorflow.Graph g = new org.tensorflow.Graph()) {

@@ -23,7 +23,7 @@ import org.tensorflow.types.TFloat32;
 /** The segmentor's structure (keys, shapes) and its adaptive pooling against PyTorch's bin definition. */
 class SegmentationNetworkTest {
   /** restv2_tiny with every width / 8, mmseg's heads / 8, 10 classes: the parity fixtures' shape. */
-  static final RestConfig NARROW_TINY = new RestConfig(Family.V2, List.of(12, 24, 48, 96), List.of(1, 2, 4, 8),
+  static final RestConfig NARROW_TINY = RestConfig.official(Family.V2, List.of(12, 24, 48, 96), List.of(1, 2, 4, 8),
       List.of(1, 2, 6, 2), List.of(8, 4, 2, 1), List.of(4, 4, 4, 4), 0, 3, true, false, 1e-6, 0.0);
   static final UperNetConfig NARROW_HEAD = new UperNetConfig(64, UperNetConfig.DEFAULT_POOL_SCALES, 10, 32, 2);
 
