@@ -131,6 +131,45 @@ public final class RestModel implements AutoCloseable {
   }
 
   /**
+   * One block's branches for a batch, NHWC at the block's resolution: what entered its attention projection
+   * ({@link RestNetwork.Branches}); a branch the model does not have is null.
+   */
+  public record BlockBranches(HostTensor attention, HostTensor upsample, HostTensor sum) {}
+
+  /** Runs the network on a batch and returns every block's branches, by block ("stage1.0", …), in block order. */
+  public java.util.Map<String, BlockBranches> branches(HostTensor nhwc) {
+    checkInputShape(nhwc.shape(), config.inChans());
+    long[] shape = nhwc.shape();
+    ResourceEstimate.require("input " + Arrays.toString(shape), config, shape[0], shape[1], shape[2], false);
+    List<Operand<TFloat32>> fetches = new ArrayList<>();
+    List<int[]> slots = new ArrayList<>(); // per block: fetch index of attention, upsample, sum (-1 = none)
+    for (RestNetwork.Branches b : network.branches().values()) {
+      int[] slot = new int[3];
+      Operand<TFloat32>[] parts = List.of(b.attention(), b.upsample(), b.sum()).toArray(new Operand[0]);
+      for (int i = 0; i < 3; i++) {
+        slot[i] = parts[i] == null ? -1 : fetches.size();
+        if (parts[i] != null) fetches.add(parts[i]);
+      }
+      slots.add(slot);
+    }
+    try (TFloat32 in = TfTensors.toTf(nhwc)) {
+      Session.Runner r = session.runner().feed(network.input(), in);
+      fetches.forEach(r::fetch);
+      try (Result res = r.run()) {
+        java.util.Map<String, BlockBranches> out = new java.util.LinkedHashMap<>();
+        int i = 0;
+        for (String block : network.branches().keySet()) {
+          int[] slot = slots.get(i++);
+          HostTensor[] t = new HostTensor[3];
+          for (int k = 0; k < 3; k++) t[k] = slot[k] < 0 ? null : TfTensors.toHost((TFloat32) res.get(slot[k]));
+          out.put(block, new BlockBranches(t[0], t[1], t[2]));
+        }
+        return out;
+      }
+    }
+  }
+
+  /**
    * Refuses inputs the network cannot take, with the reason: not 4-D, wrong channel count, or H, W
    * not positive multiples of 32 (the official code crashes on those).
    */
