@@ -7,6 +7,7 @@ import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
 import java.io.PrintWriter;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.tensorflow.Graph;
@@ -68,9 +69,30 @@ final class BenchCommand implements Callable<Integer> {
           + " executed after grappler and oneDNN rewrites), largest first (default: ${DEFAULT-VALUE})")
   int profile;
 
+  @Option(names = "--compare-styles",
+      description = "ResTv2 only: the window fine-tune styles global / win / cwin / hwin (ResTv2 paper §4.4) side by side"
+          + " on one input (--input, default 800x1216), alternated --rounds times: MACs by kind and images/s")
+  boolean compareStyles;
+
+  @Option(names = "--input", paramLabel = "HxW",
+      description = "with --compare-styles: the input size (default: 800x1216, a detection input)")
+  String input;
+
+  @Option(names = "--window-sizes", paramLabel = "N,N,N,N", split = ",",
+      description = "with --compare-styles: window side per stage in tokens (default: the config's, 64,32,16,8)")
+  List<Integer> windowSizes;
+
+  @Option(names = "--rounds", paramLabel = "N", defaultValue = "2",
+      description = "with --compare-styles: rounds of --iters runs per style, styles alternated (default: ${DEFAULT-VALUE})")
+  int rounds;
+
   @Override
   public Integer call() {
     validate();
+    if (compareStyles) return compareStyles();
+    if (input != null || windowSizes != null) {
+      throw new BadInputException("--input and --window-sizes go with --compare-styles (use --size otherwise)");
+    }
     RestConfig config = model.resolve();
     ResourceEstimate.require("--batch " + batch + " --size " + size, config, batch, size, size, false)
         .requireInputOnHeap("--batch " + batch + " --size " + size);
@@ -87,7 +109,7 @@ final class BenchCommand implements Callable<Integer> {
       Operand<TFloat32> target = m.network().logits() != null ? m.network().logits() : m.network().pooled();
       Session session = m.session();
       double[] ms = new double[iters];
-      try (TFloat32 in = randomInput(config.inChans())) {
+      try (TFloat32 in = randomInput(size, size, config.inChans())) {
         for (int i = 0; i < warmup; i++) {
           progress.step("warm-up", i + 1, warmup);
           runOnce(session, m, target, in);
@@ -110,6 +132,85 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     return Main.OK;
+  }
+
+  /**
+   * The four window styles of one ResTv2 config on one input: each model built and warmed up, then
+   * {@code rounds} rounds in which every style runs {@code iters} times in turn (so drift in the machine's
+   * load hits all alike), then MACs by kind and the median latency per style.
+   */
+  private int compareStyles() {
+    if (rounds < 1 || rounds > 100) throw new BadInputException("--rounds must be between 1 and 100, got " + rounds);
+    RestConfig base = model.resolve();
+    if (base.family() != io.resttf.model.Family.V2 || !base.attention()) {
+      throw new BadInputException("--compare-styles: window styles are for ResTv2 models with attention; "
+          + model.describe() + " is " + (base.family() == io.resttf.model.Family.V1 ? "ResT (v1)" : "the ConvNet variant"));
+    }
+    int[] hw = SummaryCommand.parseInput(input == null ? "800x1216" : input);
+    java.util.List<Integer> sizes = windowSizes == null ? base.windowSizes() : windowSizes;
+    java.util.List<io.resttf.model.DesignSpace.WindowStyle> styles = java.util.List.of(io.resttf.model.DesignSpace.WindowStyle.values());
+    java.util.List<RestConfig> configs = new java.util.ArrayList<>();
+    for (var st : styles) {
+      try {
+        configs.add(base.withWindows(st, sizes).validate());
+      } catch (BadInputException e) {
+        throw new BadInputException("--window-sizes " + sizes + ": " + e.getMessage().replaceFirst("^config: ", ""));
+      }
+    }
+    String what = "--batch " + batch + " --input " + hw[0] + "x" + hw[1];
+    ResourceEstimate.require(what, base, batch, hw[0], hw[1], false).requireInputOnHeap(what);
+    PrintWriter out = spec.commandLine().getOut();
+    Progress progress = new Progress(spec.commandLine().getErr(), System.console() != null);
+    if (threads != null) configureThreads(threads);
+    java.util.List<RestModel> models = new java.util.ArrayList<>();
+    double[][] ms = new double[styles.size()][rounds * iters];
+    try (TFloat32 in = randomInput(hw[0], hw[1], base.inChans())) {
+      for (RestConfig c : configs) {
+        RestModel m = RestModel.create(c, precision.get().sessionConfig(null));
+        models.add(m);
+        m.initFresh(seed);
+      }
+      for (int s = 0; s < models.size(); s++) {
+        for (int i = 0; i < warmup; i++) {
+          progress.step("warm-up " + styles.get(s).id(), i + 1, warmup);
+          runOnce(models.get(s).session(), models.get(s), target(models.get(s)), in);
+        }
+      }
+      for (int r = 0; r < rounds; r++) {
+        for (int s = 0; s < models.size(); s++) {
+          for (int i = 0; i < iters; i++) {
+            progress.step("round " + (r + 1) + " " + styles.get(s).id(), i + 1, iters);
+            long t = System.nanoTime();
+            runOnce(models.get(s).session(), models.get(s), target(models.get(s)), in);
+            ms[s][r * iters + i] = (System.nanoTime() - t) / 1e6;
+          }
+        }
+      }
+    } finally {
+      models.forEach(RestModel::close);
+    }
+    out.printf("model:       %s, window sizes %s, input batch %d x %dx%d, %s threads, precision %s%n", model.describe(),
+        sizes, batch, hw[0], hw[1], threads == null ? "default" : String.valueOf(threads), precision.get().id());
+    out.printf("runs:        %d warm-up per style, then %d rounds x %d timed runs, styles alternated%n", warmup, rounds, iters);
+    String fmt = "%-7s %10s %8s %8s %8s %8s %12s %10s %10s%n";
+    out.printf(fmt, "style", "GMACs", "attn", "linear", "conv", "other", "median ms", "images/s", "GFLOP/s");
+    for (int s = 0; s < styles.size(); s++) {
+      io.resttf.model.Flops.Macs m = io.resttf.model.Flops.breakdown(configs.get(s), hw[0], hw[1]);
+      double[] sorted = ms[s].clone();
+      Arrays.sort(sorted);
+      double median = Percentiles.of(sorted, 50);
+      double ips = batch / (median / 1000.0);
+      out.printf(java.util.Locale.ROOT, fmt, styles.get(s).id(), String.format(java.util.Locale.ROOT, "%.2f", m.total() / 1e9),
+          String.format(java.util.Locale.ROOT, "%.2f", m.attention() / 1e9), String.format(java.util.Locale.ROOT, "%.2f", m.linear() / 1e9),
+          String.format(java.util.Locale.ROOT, "%.2f", m.conv() / 1e9), String.format(java.util.Locale.ROOT, "%.2f", m.other() / 1e9),
+          String.format(java.util.Locale.ROOT, "%.1f", median), String.format(java.util.Locale.ROOT, "%.3f", ips),
+          String.format(java.util.Locale.ROOT, "%.1f", 2.0 * m.total() * ips / 1e9));
+    }
+    return Main.OK;
+  }
+
+  private static Operand<TFloat32> target(RestModel m) {
+    return m.network().logits() != null ? m.network().logits() : m.network().pooled();
   }
 
   /**
@@ -165,10 +266,10 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  /** [batch, size, size, in_chans] standard-normal values, written in chunks into the native tensor. */
-  private TFloat32 randomInput(int inChans) {
-    long n = (long) batch * size * size * inChans;
-    TFloat32 t = TFloat32.tensorOf(Shape.of(batch, size, size, inChans));
+  /** [batch, height, width, in_chans] standard-normal values, written in chunks into the native tensor. */
+  private TFloat32 randomInput(int height, int width, int inChans) {
+    long n = (long) batch * height * width * inChans;
+    TFloat32 t = TFloat32.tensorOf(Shape.of(batch, height, width, inChans));
     try {
       FloatDataBuffer buf = t.asRawTensor().data().asFloats();
       SplittableRandom rng = new SplittableRandom(seed ^ 0x5DEECE66DL);

@@ -93,7 +93,11 @@ final class ForwardCommand implements Callable<Integer> {
     }
     RestModel.Outputs result;
     try (RestModel m = RestModel.create(config, precision.get().sessionConfig(null))) {
-      m.load(stateDict);
+      RestModel.LoadReport report = m.load(stateDict);
+      if (!report.fresh().isEmpty()) {
+        out.println("fresh:       " + report.fresh().size() + " parameters the config's options add, not in the file,"
+            + " starting at zero: " + report.fresh());
+      }
       result = m.forward(x);
     }
     Outputs files = outDir.open(out);

@@ -135,13 +135,54 @@ public final class ConfigDetector {
       how = "family " + family.id() + " from the key names; everything else, heads included, from the shapes";
     }
     RestConfig config = RestConfig.official(family, dims, heads, depths, sr, mlp, numClasses, inChans, qkvBias,
-        family == Family.V1 && anyTransform, family.defaultLayerNormEps(), 0.0);
+        anyTransform, family.defaultLayerNormEps(), 0.0);
+    config = designOptions(s, config);
     try {
       config.validate();
     } catch (BadInputException e) {
       throw new BadInputException("detected config is inconsistent (" + e.getMessage() + "); pass --config");
     }
     return new Detection(config, variant, variant == null ? 0 : divisor, how);
+  }
+
+  /**
+   * The design-space options the keys show (position encoding, upsample branch or none, the ConvNet
+   * variant, cwin's convs); those that leave no trace in the weights (pooling reductions, nearest vs bilinear,
+   * the upsample target, window sizes) are refused with a request for --config where they must be there.
+   */
+  static RestConfig designOptions(Map<String, long[]> s, RestConfig c) {
+    var pe = s.containsKey("stem.pos.gl_conv.weight") ? io.resttf.model.DesignSpace.PositionEncoding.GL
+        : s.containsKey("stem.pos.pa_conv.weight") ? io.resttf.model.DesignSpace.PositionEncoding.PA
+        : io.resttf.model.DesignSpace.PositionEncoding.NONE;
+    for (int st = 0; st < 4; st++) {
+      String p = "stage" + (st + 1) + ".0.attn.";
+      if (!s.containsKey(p + "sr.weight") && s.containsKey(p + "sr_norm.weight")) {
+        throw new BadInputException("stage " + (st + 1) + " reduces K/V by pooling (" + p + "sr_norm without " + p
+            + "sr.weight): its kind (avg / max) and sr ratio leave no trace in the weights; pass --config");
+      }
+    }
+    boolean attention = s.containsKey("stage1.0.attn.q.weight");
+    var target = !attention && !s.containsKey("stage1.0.attn.v.weight") ? io.resttf.model.DesignSpace.UpsampleTarget.X
+        : io.resttf.model.DesignSpace.UpsampleTarget.V;
+    var upsample = c.upsample();
+    if (c.family() == Family.V2) {
+      if (!s.containsKey("stage1.0.attn.up_norm.weight")) {
+        upsample = io.resttf.model.DesignSpace.Upsample.NONE;
+      } else {
+        long[] up = s.get("stage1.0.attn.up.0.weight");
+        if (up != null && c.srRatio(0) > 1 && up[0] == c.dim(0)) {
+          throw new BadInputException("the upsample convs keep C channels (nearest or bilinear upsampling, not"
+              + " pixel-shuffle): which of the two leaves no trace in the weights; pass --config with \"upsample\"");
+        }
+      }
+    }
+    RestConfig out = c.withDesign(c.reduction(), pe, upsample, target, attention);
+    if (s.containsKey("cwin1.weight")) out = out.withWindows(io.resttf.model.DesignSpace.WindowStyle.CWIN, c.windowSizes());
+    try {
+      return out.validate();
+    } catch (BadInputException e) {
+      throw new BadInputException("detected options are inconsistent (" + e.getMessage() + "); pass --config");
+    }
   }
 
   /** A detected segmentor: the backbone (as {@link #detectShapes} finds it) and its UPerNet heads. */

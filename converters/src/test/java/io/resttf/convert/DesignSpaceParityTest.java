@@ -68,4 +68,41 @@ class DesignSpaceParityTest {
           model.stateDict().keySet().stream().sorted().toList(), "the model's keys are the reference's");
     }
   }
+
+  /** Options with a trace in the keys are detected from the weights; the others ask for --config. */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"v1-pos-gl", "v1-pos-none-no-transform", "v2-target-k",
+      "v2-transform", "v2-convnet", "v2-convnet-x", "v2-cwin", "v2-upsample-none", "v2-reduction-max-pos-gl",
+      "v1-reduction-avg-no-transform", "v2-upsample-nearest", "v2-upsample-bilinear"})
+  void detectsWhatTheKeysShow(String caseName) {
+    Path dir = ROOT.resolve(caseName);
+    RestConfig want = RestConfig.read(dir.resolve("config.json"));
+    var sd = CheckpointFiles.read(dir.resolve("weights.pth"), false, null).stateDict();
+    java.util.Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
+    sd.forEach((k, v) -> shapes.put(k, v.shape()));
+    // the narrow cases' depths match no released variant, so heads cannot be detected: the rest is given
+    RestConfig plain = RestConfig.official(want.family(), want.embedDims(), want.numHeads(), want.depths(),
+        want.srRatios(), want.mlpRatios(), want.numClasses(), want.inChans(), want.qkvBias(), want.applyTransform(),
+        want.layerNormEps(), 0);
+    if (want.reduction() != io.resttf.model.DesignSpace.Reduction.DWCONV) {
+      String m = org.junit.jupiter.api.Assertions.assertThrows(io.resttf.tensor.BadInputException.class,
+          () -> ConfigDetector.designOptions(shapes, plain)).getMessage();
+      assertTrue(m.contains("pooling") && m.contains("--config"), m);
+      return;
+    }
+    if (want.upsample() == io.resttf.model.DesignSpace.Upsample.NEAREST
+        || want.upsample() == io.resttf.model.DesignSpace.Upsample.BILINEAR) {
+      String m = org.junit.jupiter.api.Assertions.assertThrows(io.resttf.tensor.BadInputException.class,
+          () -> ConfigDetector.designOptions(shapes, plain)).getMessage();
+      assertTrue(m.contains("nearest or bilinear") && m.contains("--config"), m);
+      return;
+    }
+    RestConfig got = ConfigDetector.designOptions(shapes, plain);
+    assertEquals(want.positionEncoding(), got.positionEncoding());
+    assertEquals(want.upsample(), got.upsample());
+    assertEquals(want.attention(), got.attention());
+    assertEquals(want.windowStyle() == io.resttf.model.DesignSpace.WindowStyle.CWIN, got.windowStyle()
+        == io.resttf.model.DesignSpace.WindowStyle.CWIN);
+    if (!want.attention()) assertEquals(want.upsampleTarget(), got.upsampleTarget());
+  }
 }

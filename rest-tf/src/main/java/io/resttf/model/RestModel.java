@@ -145,10 +145,13 @@ public final class RestModel implements AutoCloseable {
     List<int[]> slots = new ArrayList<>(); // per block: fetch index of attention, upsample, sum (-1 = none)
     for (RestNetwork.Branches b : network.branches().values()) {
       int[] slot = new int[3];
-      Operand<TFloat32>[] parts = List.of(b.attention(), b.upsample(), b.sum()).toArray(new Operand[0]);
+      List<Operand<TFloat32>> parts = Arrays.asList(b.attention(), b.upsample(), b.sum()); // nulls: branches it lacks
       for (int i = 0; i < 3; i++) {
-        slot[i] = parts[i] == null ? -1 : fetches.size();
-        if (parts[i] != null) fetches.add(parts[i]);
+        Operand<TFloat32> op = parts.get(i);
+        // without an upsample branch the sum is the attention branch: one fetch for both (TF refuses a repeat)
+        int seen = op == null ? -1 : fetches.indexOf(op);
+        slot[i] = op == null ? -1 : seen >= 0 ? seen : fetches.size();
+        if (op != null && seen < 0) fetches.add(op);
       }
       slots.add(slot);
     }
