@@ -5,6 +5,7 @@ import io.resttf.training.data.SyntheticScenes;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code rest-tf data}: datasets. */
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Datasets for training and evaluation.",
-    subcommands = {DataCommand.SynthScenes.class})
+    subcommands = {DataCommand.SynthScenes.class, DataCommand.ToTfRecord.class, DataCommand.Inspect.class})
 final class DataCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -54,6 +55,70 @@ final class DataCommand implements Callable<Integer> {
       SyntheticScenes.write(out, train, val, size, seed);
       spec.commandLine().getOut().println("wrote " + out + ": " + train + " train and " + val + " val scenes of " + size + "x" + size
           + ", " + SyntheticScenes.CLASSES + " classes (" + out.resolve("classes.txt") + ")");
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "to-tfrecord", mixinStandardHelpOptions = true,
+      description = {
+        "Writes an image folder (one folder per class, or train/ and val/ folders of them) as TFRecord shards of",
+        "tf.Example (image/encoded with the file's bytes unchanged, image/format, image/class/label, image/class/text,",
+        "image/height, image/width): DIR/train-NNNNN-of-MMMMM.tfrecord (and val-…) and DIR/classes.txt, written atomically.",
+        "Images are shuffled (--seed) and dealt round-robin, so every shard mixes the classes."
+      })
+  static final class ToTfRecord implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "IMAGE_FOLDER", description = "the image folder")
+    Path folder;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "the output directory (must not exist unless --force)")
+    Path out;
+
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "1", description = "files per split (default ${DEFAULT-VALUE})")
+    int shards;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "shuffle seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Mixin MaxPixelsOption maxPixels;
+
+    @Option(names = "--force", description = "replace an existing output directory")
+    boolean force;
+
+    @Override
+    public Integer call() {
+      ProgressBar bar = ProgressBar.items("to-tfrecord", "images");
+      var w = io.resttf.training.tfrecord.TfRecordDatasets.fromImageFolder(folder, out, shards, seed, maxPixels.orElse(io.resttf.util.ImageHeader.DEFAULT_MAX_PIXELS), force,
+          done -> bar.update(done, done));
+      int total = w.images().values().stream().mapToInt(Integer::intValue).sum();
+      bar.finish(total, total);
+      spec.commandLine().getOut().println("wrote " + out + ": " + w.images() + " images in " + w.shards() + " shard(s) per split, "
+          + w.classes().size() + " classes (" + out.resolve("classes.txt") + ")");
+      return Main.OK;
+    }
+  }
+
+  @Command(name = "inspect", mixinStandardHelpOptions = true,
+      description = "Reads a TFRecord file of tf.Example (checking every record's CRCs): records, feature keys with their"
+          + " kinds, labels and image formats counted.")
+  static final class Inspect implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "FILE", description = "a .tfrecord file")
+    Path file;
+
+    @Override
+    public Integer call() {
+      if (java.nio.file.Files.isDirectory(file)) throw new BadInputException(file + ": a directory; give one .tfrecord file");
+      var s = io.resttf.training.tfrecord.TfRecordDatasets.inspect(file);
+      var o = spec.commandLine().getOut();
+      o.println("file:     " + file);
+      o.println("records:  " + s.records() + " (" + s.bytes() + " bytes of tf.Example)");
+      o.println("features:");
+      s.features().forEach((k, v) -> o.printf("  %-22s %s%n", k, v));
+      if (!s.labels().isEmpty()) o.println("labels:   " + s.labels());
+      if (!s.formats().isEmpty()) o.println("formats:  " + s.formats());
       return Main.OK;
     }
   }

@@ -42,7 +42,7 @@ final class EvalCommand implements Callable<Integer> {
 
   @Mixin SavedModelOption model;
 
-  @Option(names = "--data", required = true, paramLabel = "DIR|fashion-mnist",
+  @Option(names = "--data", required = true, paramLabel = "DIR|fashion-mnist|tfrecord:PATH",
       description = "an image folder (one folder per class, or train/ and val/ folders of them), or fashion-mnist")
   String data;
 

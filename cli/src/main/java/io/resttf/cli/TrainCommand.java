@@ -64,7 +64,9 @@ final class TrainCommand implements Callable<Integer> {
       description = "segmentation: UPerNet width (default 512 as the official configs; 64 with --init demo)")
   Integer headChannels;
 
-  @Option(names = "--data", order = 1, paramLabel = "DIR|fashion-mnist", description = "an image folder, or fashion-mnist (Debian's dataset-fashion-mnist)")
+  @Option(names = "--data", order = 1, paramLabel = "DIR|fashion-mnist|tfrecord:PATH",
+      description = "an image folder, fashion-mnist (Debian's dataset-fashion-mnist), or tfrecord:DIR (a data to-tfrecord"
+          + " output: train and val shards) / tfrecord:PATTERN (e.g. tfrecord:rec/train-*.tfrecord)")
   String data;
 
   @Option(names = "--init", order = 2, paramLabel = "PATH|demo",
@@ -188,6 +190,11 @@ final class TrainCommand implements Callable<Integer> {
       pre = Preprocessing.imagenet(inChans == 0 ? 3 : inChans);
     }
     if (size != null) pre = pre.withSize(size);
+    if (data.startsWith(DataSpec.TFRECORD_PREFIX)) {
+      if (valSplit != null) throw new BadInputException("--val-split does not apply to TFRecord data (val-*.tfrecord shards validate)");
+      return DataSpec.tfrecord(data.substring(DataSpec.TFRECORD_PREFIX.length()), lim, pre)
+          .withMaxPixels(maxPixels.orElse(ImageHeader.DEFAULT_MAX_PIXELS));
+    }
     return DataSpec.imageFolder(Path.of(data), valSplit != null ? valSplit : 0.1, lim, pre)
         .withMaxPixels(maxPixels.orElse(ImageHeader.DEFAULT_MAX_PIXELS));
   }

@@ -146,6 +146,24 @@ class DesignSpaceCommandsTest {
     CliRun.of("analyze").badInput("subcommand");
   }
 
+  /** The Fourier picture: one panel per branch, one line per block, the size it says. */
+  @Test
+  void fourierPlotHasAPanelPerBranchAndALinePerBlock(@TempDir Path tmp) throws IOException {
+    java.util.Map<io.resttf.analysis.FourierAnalysis.Branch, java.util.Map<String, double[]>> r =
+        new java.util.EnumMap<>(io.resttf.analysis.FourierAnalysis.Branch.class);
+    for (var b : List.of(io.resttf.analysis.FourierAnalysis.Branch.ATTENTION, io.resttf.analysis.FourierAnalysis.Branch.SUM)) {
+      java.util.Map<String, double[]> blocks = new java.util.LinkedHashMap<>();
+      for (int i = 0; i < 7; i++) blocks.put("stage1." + i, new double[] {0, -1 - i, -2 - i, -2.5 - i});
+      r.put(b, blocks);
+    }
+    AnalysisPlots.Drawn d = AnalysisPlots.fourier(tmp.resolve("f.png"), "t", r);
+    assertEquals(List.of(7, 7), d.seriesPerPanel());
+    BufferedImage png = ImageIO.read(tmp.resolve("f.png").toFile());
+    assertEquals(d.width(), png.getWidth());
+    assertEquals(d.height(), png.getHeight());
+    assertEquals(2 * AnalysisPlots.PANEL_WIDTH, png.getWidth());
+  }
+
   static Path writeImages(Path dir, int n) throws IOException {
     Files.createDirectories(dir);
     Random rng = new Random(7);

@@ -33,15 +33,9 @@ class DesignSpaceParityTest {
   static final double TOLERANCE = 1e-4;
 
   static List<String> cases() {
-    try (Stream<Path> s = Files.list(ROOT)) {
-      List<String> out = new ArrayList<>(s.filter(p -> Files.exists(p.resolve("weights.pth")))
-          .map(p -> p.getFileName().toString()).sorted().toList());
-      assertTrue(out.size() >= 16, "design-space parity cases missing under " + ROOT);
-      return out;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return ParityTest.caseFolders(ROOT, "weights.pth", 16);
   }
+
 
   @ParameterizedTest
   @MethodSource("cases")

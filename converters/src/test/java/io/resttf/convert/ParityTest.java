@@ -118,6 +118,18 @@ class ParityTest {
   }
 
   /** max |a - b| ≤ tol, or with {@code relative} max |a - b| / max(1, max |ref|) ≤ tol; shapes equal. */
+  /** The case folders under {@code root} that hold {@code file}, sorted; at least {@code min} of them. */
+  static List<String> caseFolders(Path root, String file, int min) {
+    try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(root)) {
+      List<String> out = s.filter(p -> java.nio.file.Files.exists(p.resolve(file)))
+          .map(p -> p.getFileName().toString()).sorted().toList();
+      assertTrue(out.size() >= min, "parity cases missing under " + root + ": " + out.size() + " < " + min);
+      return out;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   static void assertClose(HostTensor ref, HostTensor actual, double tol, boolean relative, String what) {
     assertArrayEquals(ref.shape(), actual.shape(), what + ": shape");
     float[] r = ref.toFloats(), a = actual.toFloats();

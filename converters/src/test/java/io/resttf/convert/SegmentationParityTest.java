@@ -36,15 +36,9 @@ class SegmentationParityTest {
   static final double TOLERANCE = 1e-4;
 
   static List<String> cases() {
-    try (Stream<Path> s = Files.list(ROOT)) {
-      List<String> out = new ArrayList<>(s.filter(p -> Files.exists(p.resolve("weights.pth")))
-          .map(p -> p.getFileName().toString()).sorted().toList());
-      assertTrue(out.size() >= 3, "segmentation parity cases missing under " + ROOT);
-      return out;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return ParityTest.caseFolders(ROOT, "weights.pth", 3);
   }
+
 
   @ParameterizedTest
   @MethodSource("cases")

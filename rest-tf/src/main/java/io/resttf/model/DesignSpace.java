@@ -15,123 +15,71 @@ import java.util.stream.Collectors;
 public final class DesignSpace {
   private DesignSpace() {}
 
-  /** An option value with its config spelling. */
-  interface Named {
-    String id();
+  /**
+   * An option value with its config spelling: the constant's name in lower case, '_' as '-' (PIXEL_SHUFFLE →
+   * pixel-shuffle).
+   */
+  public interface Named {
+    String name();
+
+    @JsonValue
+    default String id() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
   }
 
   /** {@code reduction}: how K/V tokens are spatially reduced when sr > 1 (kernel sr+1, stride sr, padding sr/2). */
   public enum Reduction implements Named {
     /** Depthwise conv + LayerNorm (official). */
-    DWCONV("dwconv"),
+    DWCONV,
     /** Average pooling (zero padding counted, as nn.AvgPool2d's default) + LayerNorm. */
-    AVG("avg"),
+    AVG,
     /** Max pooling (padding never wins, as nn.MaxPool2d) + LayerNorm. */
-    MAX("max");
-
-    private final String id;
-
-    Reduction(String id) {
-      this.id = id;
-    }
-
-    @JsonValue
-    @Override
-    public String id() {
-      return id;
-    }
+    MAX
   }
 
   /** {@code position_encoding}: after the stem and each patch embedding. */
   public enum PositionEncoding implements Named {
     /** Pixel attention x · σ(dwconv3×3(x)) (official, {@code pos.pa_conv}). */
-    PA("pa"),
+    PA,
     /** Group linear x + dwconv3×3(x) (the official ResT code's GL, {@code pos.gl_conv}). */
-    GL("gl"),
+    GL,
     /** No position encoding (the official {@code with_pos=False}). */
-    NONE("none");
-
-    private final String id;
-
-    PositionEncoding(String id) {
-      this.id = id;
-    }
-
-    @JsonValue
-    @Override
-    public String id() {
-      return id;
-    }
+    NONE
   }
 
   /** {@code upsample} (ResTv2): how the reduced grid is brought back to the tokens' resolution. */
   public enum Upsample implements Named {
     /** dwconv3×3 C → sr²·C, PixelShuffle(sr), LayerNorm (official). */
-    PIXEL_SHUFFLE("pixel-shuffle"),
+    PIXEL_SHUFFLE,
     /** dwconv3×3 C → C, nearest ×sr, LayerNorm. */
-    NEAREST("nearest"),
+    NEAREST,
     /** dwconv3×3 C → C, bilinear ×sr (align_corners=False), LayerNorm. */
-    BILINEAR("bilinear"),
+    BILINEAR,
     /** No upsample branch (EMSA without it). */
-    NONE("none");
-
-    private final String id;
-
-    Upsample(String id) {
-      this.id = id;
-    }
-
-    @JsonValue
-    @Override
-    public String id() {
-      return id;
-    }
+    NONE
   }
 
   /** {@code upsample_target} (ResTv2): what the upsample branch starts from. */
   public enum UpsampleTarget implements Named {
     /** The reduced tokens (after the reduction's LayerNorm; the normed block input when sr = 1). */
-    X("x"),
+    X,
     /** The keys, channels ordered (head, head_dim) as V's. */
-    K("k"),
+    K,
     /** The values (official). */
-    V("v");
-
-    private final String id;
-
-    UpsampleTarget(String id) {
-      this.id = id;
-    }
-
-    @JsonValue
-    @Override
-    public String id() {
-      return id;
-    }
+    V
   }
 
   /** {@code window_style} (ResTv2 §4.4): where attention is restricted to windows. */
   public enum WindowStyle implements Named {
     /** Every block attends globally (the plain model). */
-    GLOBAL("global"),
+    GLOBAL,
     /** Every block attends within windows. */
-    WIN("win"),
+    WIN,
     /** As win, plus a residual depthwise conv3×3 after the last block of each stage ({@code cwin{N}}). */
-    CWIN("cwin"),
+    CWIN,
     /** Windows in every block but the last of each stage, which attends globally. */
-    HWIN("hwin");
-
-    private final String id;
-
-    WindowStyle(String id) {
-      this.id = id;
-    }
-
-    @JsonValue
-    @Override
-    public String id() {
-      return id;
-    }
+    HWIN
   }
 
   /** The constant of {@code type} spelled {@code s}; one line naming the key and the valid values otherwise. */

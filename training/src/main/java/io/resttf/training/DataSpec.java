@@ -17,8 +17,9 @@ import java.util.List;
  * Where a run's images come from and how the model sees them; recorded in the run directory so a
  * resumed run reopens exactly the same data.
  *
- * @param kind          {@link #FASHION_MNIST} or {@link #IMAGE_FOLDER}
- * @param path          the image folder (null for Fashion-MNIST)
+ * @param kind          {@link #FASHION_MNIST}, {@link #IMAGE_FOLDER} or {@link #TFRECORD}
+ * @param path          the image folder; for TFRecord a {@code data to-tfrecord} directory (train-*.tfrecord,
+ *                      val-*.tfrecord) or a file pattern (all for training); null for Fashion-MNIST
  * @param limit         use only {@code limit} images of each split (0 = all): Fashion-MNIST's first ones,
  *                      an image folder's evenly spaced over its (class-sorted) images
  * @param valSplit      image folders without a val/ folder: fraction held out per class (0 = none)
@@ -29,6 +30,9 @@ import java.util.List;
 public record DataSpec(String kind, String path, int limit, double valSplit, Preprocessing preprocessing, long maxPixels) {
   public static final String FASHION_MNIST = "fashion-mnist";
   public static final String IMAGE_FOLDER = "image-folder";
+  public static final String TFRECORD = "tfrecord";
+  /** How a command line names TFRecord data: {@code tfrecord:DIR} or {@code tfrecord:PATTERN}. */
+  public static final String TFRECORD_PREFIX = "tfrecord:";
 
   public DataSpec {
     ImageHeader.requireValidLimit(maxPixels);
@@ -49,6 +53,34 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
 
   public static DataSpec imageFolder(Path dir, double valSplit, int limit, Preprocessing preprocessing) {
     return new DataSpec(IMAGE_FOLDER, dir.toAbsolutePath().normalize().toString(), limit, valSplit, preprocessing);
+  }
+
+  /**
+   * TFRecord shards of tf.Example ({@link io.resttf.training.tfrecord.TfRecordDataset}): a {@code data to-tfrecord}
+   * directory (its train and val shards) or a file pattern such as {@code records/train-*.tfrecord}.
+   */
+  public static DataSpec tfrecord(String pattern, int limit, Preprocessing preprocessing) {
+    Path p = Path.of(pattern);
+    String abs = java.nio.file.Files.isDirectory(p) ? p.toAbsolutePath().normalize().toString()
+        : p.toAbsolutePath().getParent().normalize().resolve(p.getFileName()).toString();
+    return new DataSpec(TFRECORD, abs, limit, 0, preprocessing);
+  }
+
+  /** The train (and, for a to-tfrecord directory with val shards, validation) records of a TFRecord spec. */
+  static Dataset[] openTfRecords(String path, int inChans, long maxPixels) {
+    Path p = Path.of(path);
+    if (java.nio.file.Files.isDirectory(p)) {
+      Dataset train = io.resttf.training.tfrecord.TfRecordDataset.open(p.resolve("train-*.tfrecord").toString(), inChans, maxPixels);
+      boolean val;
+      try (var s = java.nio.file.Files.list(p)) {
+        val = s.anyMatch(x -> x.getFileName().toString().matches("val-.*\\.tfrecord"));
+      } catch (java.io.IOException e) {
+        throw new BadInputException(p + ": cannot list (" + e.getMessage() + ")");
+      }
+      return new Dataset[] {train,
+          val ? io.resttf.training.tfrecord.TfRecordDataset.open(p.resolve("val-*.tfrecord").toString(), inChans, maxPixels) : null};
+    }
+    return new Dataset[] {io.resttf.training.tfrecord.TfRecordDataset.open(path, inChans, maxPixels), null};
   }
 
   /** Opened data: training and (possibly null) validation images, and the pipeline that prepares them. */
@@ -80,6 +112,11 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
         Dataset val = s.val() == null ? null : limited(s.val(), limit);
         return new Data(train, val, pipeline, s.layout());
       }
+      case TFRECORD -> {
+        Dataset[] d = openTfRecords(path, inChans, maxPixels);
+        return new Data(limited(d[0], limit), d[1] == null ? null : limited(d[1], limit), pipeline,
+            "TFRecord " + path + (d[1] == null ? " (no validation records)" : " (train and val shards)"));
+      }
       default -> throw new BadInputException("unknown data kind " + kind);
     }
   }
@@ -103,6 +140,19 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
         default -> throw new BadInputException("--split for fashion-mnist: test (auto) or train, got " + split);
       };
       return FashionMnistDataset.load(s, limit);
+    }
+    if (data.startsWith(TFRECORD_PREFIX)) {
+      Dataset[] d = openTfRecords(data.substring(TFRECORD_PREFIX.length()), inChans, maxPixels);
+      Dataset ds = switch (split) {
+        case "auto" -> d[1] != null ? d[1] : d[0];
+        case "val", "test" -> {
+          if (d[1] == null) throw new BadInputException(data + ": no val-*.tfrecord shards for --split " + split);
+          yield d[1];
+        }
+        case "train", "all" -> d[0];
+        default -> throw new BadInputException("--split must be auto, val, train, test or all, got " + split);
+      };
+      return limited(ds, limit);
     }
     Path dir = Path.of(data);
     ImageFolder.Split s = ImageFolder.open(dir, inChans, 0, 0, maxPixels);
@@ -158,6 +208,11 @@ public record DataSpec(String kind, String path, int limit, double valSplit, Pre
       @Override
       public String describe(int i) {
         return d.describe(pick[i]);
+      }
+
+      @Override
+      public byte[] encoded(int i) throws DecodeException {
+        return d.encoded(pick[i]);
       }
     };
   }

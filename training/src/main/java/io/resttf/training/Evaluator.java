@@ -74,7 +74,7 @@ public final class Evaluator {
   }
 
   /**
-   * Image files (an image folder's samples are their files) through the SavedModel's own in-graph
+   * Encoded images (an image folder's files, TFRecord records' image/encoded) through the SavedModel's own in-graph
    * preprocessing ({@link RestClassifier#classifyEach}); an image it cannot decode is an error, not fatal.
    */
   public Outcome evaluateFiles(Dataset ds, RestClassifier classifier, int[] labelMap, Progress progress) {
@@ -84,12 +84,11 @@ public final class Evaluator {
       List<Integer> labels = new ArrayList<>();
       List<String> errors = new ArrayList<>();
       for (int i = from; i < to; i++) {
-        Path file = Path.of(ds.describe(i));
         try {
-          images.add(RestClassifier.ImageInput.of(file.toString(), Files.readAllBytes(file)));
+          images.add(RestClassifier.ImageInput.of(ds.describe(i), ds.encoded(i)));
           labels.add(ds.label(i));
-        } catch (IOException | RuntimeException e) {
-          errors.add(file + ": cannot read (" + e.getMessage() + ")");
+        } catch (Dataset.DecodeException e) {
+          errors.add(e.getMessage());
         }
       }
       return new EncodedBatch(images, labels, errors);

@@ -133,6 +133,19 @@ final class ArtifactCheck {
       case "train" -> {
         // a run directory: only the temporary-file scan applies (a failed run may keep its checkpoints)
       }
+      case "analyze-fourier", "analyze-cka" -> {
+        // written atomically: absent, or whole
+        String name = type.substring("analyze-".length());
+        if (!Files.exists(p)) {
+          if (code == 0) problems.add(type + " exited 0 but wrote no " + p);
+          return;
+        }
+        for (String f : new String[] {name + ".json", name + ".csv", name + ".png"}) {
+          if (!Files.isRegularFile(p.resolve(f)) || Files.size(p.resolve(f)) == 0) {
+            problems.add(type + " output " + p.getFileName() + " is incomplete: no " + f + " (exit " + code + ")");
+          }
+        }
+      }
       default -> problems.add("unknown target type " + type);
     }
   }

@@ -44,7 +44,7 @@ final class CaseGenerator {
   static final int[] WEIGHTS = {20, 10, 5, 10, 11, 5, 2, 4, 30, 3};
 
   static final List<String> VERBS = List.of("summary", "forward", "bench", "bench-peak", "bench-train", "bench-io", "inspect",
-      "convert", "export", "classify", "run", "demo", "bench-soak", "bench-serve", "train", "eval", "help");
+      "convert", "export", "classify", "run", "demo", "bench-soak", "bench-serve", "train", "eval", "analyze", "help");
   static final List<String> VARIANTS = List.of("rest_lite", "rest_small", "rest_base", "rest_large", "restv2_tiny",
       "restv2_small", "restv2_base", "restv2_large");
 
@@ -276,7 +276,7 @@ final class CaseGenerator {
     Map<String, String> raw = new LinkedHashMap<>();
     int ops = 1 + r.nextInt(3);
     for (int k = 0; k < ops; k++) {
-      switch (r.nextInt(11)) {
+      switch (r.nextInt(12)) {
         case 0 -> cfg.remove(pick(CONFIG_KEYS));
         case 1 -> cfg.put(pick("colour", "layer_norm_epsilon", "embed_dim", "depth", "numclasses", "num-heads", "sr_ratio",
             "drop_path", "x".repeat(1 + r.nextInt(300)), "", "Family", "EMBED_DIMS"), pick("red", "1", "[]"));
@@ -333,6 +333,25 @@ final class CaseGenerator {
           ArrayNode a = JSON.createArrayNode();
           for (int i = 0; i < 4; i++) a.add(pick(3, 5, 7, 16, 64, 65, 9, 0));
           cfg.set(key, a);
+        }
+        case 10 -> { // design-space options: valid, invalid, or valid but not for this family
+          switch (r.nextInt(7)) {
+            case 0 -> cfg.put("reduction", pick("dwconv", "avg", "max", "conv", "", "AVG"));
+            case 1 -> cfg.put("position_encoding", pick("pa", "gl", "none", "le", "PA"));
+            case 2 -> cfg.put("upsample", pick("pixel-shuffle", "nearest", "bilinear", "none", "bicubic", "pixel_shuffle"));
+            case 3 -> cfg.put("upsample_target", pick("x", "k", "v", "q", ""));
+            case 4 -> {
+              if (chance(0.5)) cfg.put("attention", false);
+              else cfg.put("attention", pick("no", "false", "0"));
+            }
+            case 5 -> cfg.put("window_style", pick("global", "win", "cwin", "hwin", "swin", ""));
+            default -> {
+              ArrayNode a = JSON.createArrayNode();
+              for (int i = 0, n = pick(3, 4, 4, 4, 5); i < n; i++) a.add(pick(64, 32, 16, 8, 4, 2, 1, 0, 60, -8, 4097));
+              cfg.set("window_sizes", a);
+              if (chance(0.5)) cfg.put("window_style", pick("win", "cwin", "hwin"));
+            }
+          }
         }
         default -> cfg.put("num_classes", pick(0, 1, 1000001, -3, Integer.MAX_VALUE));
       }
@@ -424,6 +443,11 @@ final class CaseGenerator {
       case "train" -> list("train", "--config", s(seeds.v2Config()), "--data", s(seeds.folder()), "--epochs", "1", "--batch", "2",
           "--size", "32", "--out", s(outDir("train")));
       case "eval" -> list("eval", "--model", s(seeds.model()), "--data", s(seeds.folder()), "--limit", "2", "--batch", "2");
+      case "analyze" -> {
+        String what = pick("fourier", "cka");
+        yield list("analyze", what, "--weights", s(seeds.safetensors()), "--images", s(seeds.folder()), "--size", "32",
+            "--limit", "2", "--batch", "2", "--out", s(outDir("analyze-" + what)));
+      }
       case "help" -> list("help", pick(VERBS));
       default -> throw new AssertionError(verb);
     };
@@ -443,6 +467,7 @@ final class CaseGenerator {
       case "bench-serve" -> List.of("--clients", "--seconds", "--max-batch", "--max-wait-ms");
       case "demo" -> List.of("--limit", "--batch");
       case "forward" -> List.of("--layout", "--precision");
+      case "analyze" -> List.of("--size", "--batch", "--limit", "--max-pixels", "--fashion-mnist");
       case "run" -> List.of("--signature", "--input");
       case "train" -> List.of("--epochs", "--batch", "--size", "--lr", "--val-split", "--limit", "--workers", "--threads",
           "--eval-batch", "--warmup-epochs", "--label-smoothing", "--drop-path", "--ema-decay", "--checkpoint-every",

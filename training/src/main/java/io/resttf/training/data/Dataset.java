@@ -20,6 +20,15 @@ public interface Dataset {
   /** Where sample {@code i} comes from, for messages (a file path, "train[123]"). */
   String describe(int i);
 
+  /**
+   * The encoded image file of sample {@code i} (its PNG / JPEG / … bytes), for pipelines that decode in-graph
+   * (a SavedModel's classify_images); {@link DecodeException} where it cannot be read. Datasets that hold
+   * pixels, not files (Fashion-MNIST's IDX), have none.
+   */
+  default byte[] encoded(int i) throws DecodeException {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " holds pixels, not encoded images");
+  }
+
   /** A sample that could not be read or decoded. */
   final class DecodeException extends Exception {
     public DecodeException(String message) {

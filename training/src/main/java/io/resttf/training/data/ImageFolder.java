@@ -207,6 +207,15 @@ public final class ImageFolder implements Dataset {
     return decode(files.get(i), channels, maxPixels);
   }
 
+  @Override
+  public byte[] encoded(int i) throws DecodeException {
+    try {
+      return Files.readAllBytes(files.get(i));
+    } catch (IOException | RuntimeException e) {
+      throw new DecodeException(files.get(i) + ": cannot read (" + e.getMessage() + ")");
+    }
+  }
+
   /** Decodes an image file to {@code channels} channels (alpha dropped, palette resolved), up to 40 MP. */
   public static Image decode(Path file, int channels) throws DecodeException {
     return decode(file, channels, ImageHeader.DEFAULT_MAX_PIXELS);
