@@ -51,6 +51,6 @@ class DataTfRecordCommandTest {
     String runJson = Files.readString(run.resolve("run.json"));
     assertTrue(runJson.contains("\"tfrecord\""), runJson);
     CliRun.of("train", "--config", TrainCommandTest.micro(), "--data", "tfrecord:" + tmp.resolve("none-*.tfrecord"), "--size", "32",
-        "--epochs", "1", "--out", tmp.resolve("run2").toString()).badInput("matches no file");
+        "--epochs", "1", "--batch", "3", "--out", tmp.resolve("run2").toString()).badInput("matches no file");
   }
 }
