@@ -241,6 +241,26 @@ public final class ImageFolder implements Dataset {
     return fromBufferedImage(img, channels);
   }
 
+  /**
+   * Decodes encoded image bytes named {@code name} (a record's image/encoded) as {@link #decode(Path, int, long)}
+   * decodes a file: the header's pixel count checked first, then the same decoder.
+   */
+  public static Image decode(byte[] bytes, String name, int channels, long maxPixels) throws DecodeException {
+    try {
+      ImageHeader.check(name, bytes, maxPixels);
+    } catch (BadInputException e) {
+      throw new DecodeException(e.getMessage());
+    }
+    BufferedImage img;
+    try {
+      img = ImageIO.read(new java.io.ByteArrayInputStream(bytes));
+    } catch (IOException | RuntimeException e) {
+      throw new DecodeException(name + ": cannot decode (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")");
+    }
+    if (img == null) throw new DecodeException(name + ": not a decodable JPEG, PNG, BMP or GIF image");
+    return fromBufferedImage(img, channels);
+  }
+
   /** Pixels of {@code img} as {@code channels} channels: 8-bit grey kept as is, otherwise through sRGB. */
   public static Image fromBufferedImage(BufferedImage img, int channels) {
     int w = img.getWidth(), h = img.getHeight();

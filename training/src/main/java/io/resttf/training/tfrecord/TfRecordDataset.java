@@ -4,9 +4,6 @@ import io.resttf.tensor.BadInputException;
 import io.resttf.training.data.Dataset;
 import io.resttf.training.data.Image;
 import io.resttf.training.data.ImageFolder;
-import io.resttf.util.ImageHeader;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -21,7 +18,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 
 /**
  * TFRecord shards of {@link ImageExample}s as a {@link Dataset}: one pass over the files indexes every record
@@ -153,20 +149,7 @@ public final class TfRecordDataset implements Dataset, AutoCloseable {
 
   @Override
   public Image image(int i) throws DecodeException {
-    byte[] encoded = encoded(i);
-    try {
-      ImageHeader.check(describe(i), encoded, maxPixels);
-    } catch (BadInputException ex) {
-      throw new DecodeException(ex.getMessage());
-    }
-    BufferedImage img;
-    try {
-      img = ImageIO.read(new ByteArrayInputStream(encoded));
-    } catch (IOException | RuntimeException ex) {
-      throw new DecodeException(describe(i) + ": cannot decode (" + ex.getMessage() + ")");
-    }
-    if (img == null) throw new DecodeException(describe(i) + ": not a decodable JPEG, PNG, BMP or GIF image");
-    return ImageFolder.fromBufferedImage(img, inChans);
+    return ImageFolder.decode(encoded(i), describe(i), inChans, maxPixels);
   }
 
   /** The record's image/encoded bytes, read by position with its data CRC checked. */
