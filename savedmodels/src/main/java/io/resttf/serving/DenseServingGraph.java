@@ -37,6 +37,8 @@ final class DenseServingGraph {
   final Operand<TInt32> imageClassMap;
   final Operand<TInt64> classAreas;
   final WeightLoader loader;
+  /** assets/ file name → tensor name of the string constant the loader feeds with its path. */
+  final java.util.Map<String, String> assetTensors;
 
   private DenseServingGraph(Graph g, DenseExport model, long maxPixels) {
     Ops tf = Ops.create(g);
@@ -85,6 +87,9 @@ final class DenseServingGraph {
       loader = WeightLoader.create(tf, params, model.backbone());
     }
     features = List.copyOf(feats);
+    assetTensors = java.util.Map.of(
+        SavedModelExporter.LABELS_ASSET, MetaGraphFinisher.assetPathConstant(tf, SavedModelExporter.LABELS_ASSET),
+        SavedModelExporter.METADATA_ASSET, MetaGraphFinisher.assetPathConstant(tf, SavedModelExporter.METADATA_ASSET));
   }
 
   static DenseServingGraph build(Graph g, DenseExport model, long maxPixels) {

@@ -53,8 +53,10 @@ import org.tensorflow.exceptions.TensorFlowException;
  * An existing version is never overwritten unless {@link Options#force()}; then the old directory is
  * moved aside, the new one moved in, and the old one deleted.
  *
- * <p>Signatures (tag {@code serve}, method {@code tensorflow/serving/predict}) are listed in
- * {@link ServingSignatures}.
+ * <p>Signatures (tag {@code serve}; method {@code tensorflow/serving/predict}, and
+ * {@code tensorflow/serving/classify} for {@code classify}) are listed in {@link ServingSignatures}. The
+ * {@code saved_model.pb} is finished as TF Python's builder writes it ({@link MetaGraphFinisher}: default
+ * attributes stripped, op list and TF version recorded, assets registered), so older runtimes load it.
  */
 public final class SavedModelExporter {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]+");
@@ -247,6 +249,7 @@ public final class SavedModelExporter {
       Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
       ObjectNode doc = metadataDocument(name, version, config, meta, sigs, sg.topK);
       Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(doc) + "\n");
+      MetaGraphFinisher.finish(dir, sg.assetTensors);
     }
     return sigs.stream().map(Signature::key).toList();
   }
@@ -270,8 +273,10 @@ public final class SavedModelExporter {
   private static List<String> writeDenseSavedModel(Path dir, String name, long version, DenseExport model,
       Map<String, HostTensor> stateDict, RestModel.LoadOptions load) throws IOException {
     List<Signature> sigs;
+    Map<String, String> assetTensors;
     try (Graph g = new Graph()) {
       DenseServingGraph sg = DenseServingGraph.build(g, model, io.resttf.util.ImageHeader.DEFAULT_MAX_PIXELS);
+      assetTensors = sg.assetTensors;
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, load, 0);
         sigs = sg.signatures();
@@ -318,6 +323,7 @@ public final class SavedModelExporter {
     d.put("exported_at", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
     signaturesNode(d, sigs);
     Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(d) + "\n");
+    MetaGraphFinisher.finish(dir, assetTensors);
     return sigs.stream().map(Signature::key).toList();
   }
 

@@ -47,7 +47,9 @@ final class ServingGraph {
   final int topK;
   /** The largest image (width × height, from its header) that classify_images / preprocess_images decode. */
   final long maxPixels;
-  final Placeholder<TString> imageBytes;
+  /** Serialized tf.Example strings (the classify signature's {@code inputs}); their {@code image/encoded} feeds imageBytes. */
+  final Placeholder<TString> examples;
+  final Operand<TString> imageBytes;
   final Operand<TFloat32> preprocessed;
   final Operand<TFloat32> pixelValues;
   final RestNetwork network;
@@ -59,6 +61,8 @@ final class ServingGraph {
   final List<Operand<TFloat32>> stages;
   /** Fills (and reads back) this graph's own network variables from an official state_dict. */
   final WeightLoader loader;
+  /** assets/ file name → tensor name of the string constant the loader feeds with its path. */
+  final java.util.Map<String, String> assetTensors;
 
   private ServingGraph(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels) {
     this.config = config;
@@ -67,7 +71,9 @@ final class ServingGraph {
     Ops tf = Ops.create(g);
     int c = config.inChans();
 
-    imageBytes = tf.withName(IMAGE_BYTES).placeholder(TString.class, Placeholder.shape(Shape.of(-1)));
+    examples = tf.withName(EXAMPLES).placeholder(TString.class, Placeholder.shape(Shape.of(-1)));
+    // image_bytes defaults to the examples' image/encoded: feeding image_bytes (classify_images) prunes the parse
+    imageBytes = tf.withName(IMAGE_BYTES).placeholderWithDefault(parseImageEncoded(g, tf, examples), Shape.of(-1));
     preprocessed = tf.withName("preprocessed").identity(preprocessBatch(g, tf, imageBytes, pre, c, maxPixels));
     pixelValues = tf.withName(PIXEL_VALUES).placeholderWithDefault(preprocessed, Shape.of(-1, -1, -1, c));
 
@@ -95,6 +101,32 @@ final class ServingGraph {
     }
 
     loader = WeightLoader.create(tf, network.params(), config);
+    assetTensors = java.util.Map.of(
+        SavedModelExporter.LABELS_ASSET, MetaGraphFinisher.assetPathConstant(tf, SavedModelExporter.LABELS_ASSET),
+        SavedModelExporter.METADATA_ASSET, MetaGraphFinisher.assetPathConstant(tf, SavedModelExporter.METADATA_ASSET));
+  }
+
+  /**
+   * string [N] serialized tf.Example → string [N], each one's {@code image/encoded} (required: a record without
+   * it fails naming the key). The V1 ParseExample op, which every TensorFlow since 1.0 registers.
+   */
+  static Operand<TString> parseImageEncoded(Graph g, Ops tf, Operand<TString> serialized) {
+    Ops p = tf.withSubScope("parse_examples");
+    Operand<TString> noNames, required;
+    try (TString empty = TString.tensorOf(org.tensorflow.ndarray.NdArrays.ofObjects(String.class, Shape.of(0)))) {
+      noNames = p.constantOf(empty);
+      required = p.constantOf(empty); // an empty default: the feature is required
+    }
+    var op = g.opBuilder("ParseExample", "ParseExample", p.scope())
+        .addInput(serialized.asOutput())
+        .addInput(noNames.asOutput())
+        .addInputList(new Output<?>[0])
+        .addInputList(new Output<?>[] {p.constant(IMAGE_ENCODED_FEATURE).asOutput()})
+        .addInputList(new Output<?>[] {required.asOutput()})
+        .setAttr("sparse_types", new org.tensorflow.proto.DataType[0])
+        .setAttr("dense_shapes", new Shape[] {Shape.scalar()})
+        .build();
+    return op.output(0);
   }
 
 
@@ -139,6 +171,13 @@ final class ServingGraph {
           .output(TOP_K_INDICES, topKIndices)
           .output(TOP_K_LABELS, topKLabels)
           .output(TOP_K_PROBABILITIES, topKProbabilities)
+          .build());
+    }
+    if (logits != null) {
+      out.add(Signature.builder().key(CLASSIFY).methodName(CLASSIFY_METHOD)
+          .input(CLASSIFY_INPUTS, examples)
+          .output(CLASSIFY_CLASSES, topKLabels)
+          .output(CLASSIFY_SCORES, topKProbabilities)
           .build());
     }
     Signature.Builder f = Signature.builder().key(FEATURES).methodName(PREDICT_METHOD).input(PIXEL_VALUES, pixelValues);

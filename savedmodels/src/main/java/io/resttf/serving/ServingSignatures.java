@@ -6,8 +6,10 @@ public final class ServingSignatures {
 
   /** Tag of the exported MetaGraph. */
   public static final String TAG = "serve";
-  /** Method name of every signature (TF Serving's Predict API). */
+  /** Method name of every signature but {@link #CLASSIFY} (TF Serving's Predict API). */
   public static final String PREDICT_METHOD = "tensorflow/serving/predict";
+  /** Method name of {@link #CLASSIFY}: TF Serving's Classify API (REST {@code :classify}, gRPC {@code Classify}). */
+  public static final String CLASSIFY_METHOD = "tensorflow/serving/classify";
 
   /** {@code pixel_values} float32 [-1,-1,-1,C] (NHWC, normalised) → {@code logits}, {@code probabilities}. */
   public static final String SERVING_DEFAULT = "serving_default";
@@ -16,6 +18,19 @@ public final class ServingSignatures {
    * {@code top_k_indices}, {@code top_k_labels}, {@code top_k_probabilities}.
    */
   public static final String CLASSIFY_IMAGES = "classify_images";
+  /**
+   * Classification exports: {@code inputs} string [-1] (serialized tf.Example, each with {@code image/encoded})
+   * → {@code classes} string [B, k] (the top-k labels) and {@code scores} float32 [B, k] (their probabilities):
+   * the names and method TF Serving's Classify API requires.
+   */
+  public static final String CLASSIFY = "classify";
+  public static final String CLASSIFY_INPUTS = "inputs";
+  public static final String CLASSIFY_CLASSES = "classes";
+  public static final String CLASSIFY_SCORES = "scores";
+  /** Name of the graph's serialized-example placeholder (the classify signature's input tensor). */
+  public static final String EXAMPLES = "examples";
+  /** The tf.Example feature holding an image file's bytes (TF's image datasets' key). */
+  public static final String IMAGE_ENCODED_FEATURE = "image/encoded";
   /** {@code pixel_values} → {@code stage1} … {@code stage4} (NHWC feature maps of strides 4, 8, 16, 32). */
   public static final String FEATURES = "features";
   /** {@code image_bytes} → {@code pixel_values}: the in-graph preprocessing alone. */
