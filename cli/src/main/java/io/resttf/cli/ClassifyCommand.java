@@ -2,6 +2,9 @@ package io.resttf.cli;
 
 import io.resttf.serving.RestClassifier;
 import io.resttf.tensor.BadInputException;
+import io.resttf.training.tfrecord.ImageExample;
+import io.resttf.training.tfrecord.TfRecordDataset;
+import io.resttf.training.tfrecord.TfRecords;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,8 +38,14 @@ final class ClassifyCommand implements Callable<Integer> {
   @Option(names = "--batch", paramLabel = "N", defaultValue = "32", description = "images per call (default ${DEFAULT-VALUE})")
   int batch;
 
-  @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files")
-  List<Path> images;
+  @Parameters(arity = "0..*", paramLabel = "IMAGE", description = "image files")
+  List<Path> images = List.of();
+
+  @Option(names = "--batch-from", paramLabel = "SOURCE", description = {
+      "classify records instead of files: tfrecord:PATTERN (TFRecord shards of tf.Example, a file or a glob",
+      "such as records/val-*.tfrecord), streamed in order; each record's image/encoded, named by its",
+      "image/filename or FILE:INDEX; with labels, the top-1 agreement is reported at the end"})
+  String batchFrom;
 
   @Mixin PrecisionOption precision;
 
@@ -46,10 +55,19 @@ final class ClassifyCommand implements Callable<Integer> {
   public Integer call() {
     if (topK < 1) throw new BadInputException("--top-k must be at least 1, got " + topK);
     if (batch < 1) throw new BadInputException("--batch must be at least 1, got " + batch);
+    if (batchFrom != null && !images.isEmpty()) {
+      throw new BadInputException("give image files or --batch-from, not both");
+    }
+    if (batchFrom == null && images.isEmpty()) throw new BadInputException("no images: give image files or --batch-from tfrecord:PATTERN");
+    List<Path> shards = batchFrom == null ? null : shards(batchFrom);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     int failed = 0;
     try (RestClassifier c = RestClassifier.open(model.path(), null, precision.get())) {
+      if (shards != null) {
+        if (maxPixels.given()) c.maxPixels(maxPixels.orElse(c.maxPixels()));
+        return classifyRecords(c, shards, out, err);
+      }
       if (maxPixels.given()) c.maxPixels(maxPixels.orElse(c.maxPixels()));
       int k = Math.min(topK, c.labels().size());
       for (int from = 0; from < images.size(); from += batch) {
@@ -79,6 +97,68 @@ final class ClassifyCommand implements Callable<Integer> {
           out.println(line);
         }
       }
+    }
+    return failed == 0 ? Main.OK : Main.BAD_INPUT;
+  }
+
+  static final String TFRECORD = "tfrecord:";
+
+  private static List<Path> shards(String source) {
+    if (!source.startsWith(TFRECORD) || source.length() == TFRECORD.length()) {
+      throw new BadInputException("--batch-from: expected tfrecord:PATTERN (e.g. tfrecord:records/val-*.tfrecord), got \"" + source + "\"");
+    }
+    return TfRecordDataset.match(source.substring(TFRECORD.length()));
+  }
+
+  /** Streams the shards' records in order, --batch at a time; one line per record as for files. */
+  private int classifyRecords(RestClassifier c, List<Path> shards, PrintWriter out, PrintWriter err) {
+    int k = Math.min(topK, c.labels().size());
+    long seen = 0, labelled = 0, agree = 0;
+    int failed = 0;
+    List<RestClassifier.ImageInput> inputs = new ArrayList<>();
+    List<Long> labels = new ArrayList<>();
+    for (Path shard : shards) {
+      try (TfRecords.Reader r = new TfRecords.Reader(shard)) {
+        while (true) {
+          boolean more = r.hasNext(); // reads (and checks) the next record's framing
+          if (more) {
+            long index = r.index();
+            String where = shard + ": record " + index;
+            ImageExample e = ImageExample.parse(r.next(), where);
+            inputs.add(new RestClassifier.ImageInput(e.filename() != null ? e.filename() : shard.getFileName() + ":" + index, e.encoded()));
+            labels.add(e.label());
+          }
+          if (inputs.size() == batch || (!more && !inputs.isEmpty())) {
+            List<RestClassifier.ImageResult> results = c.classifyEach(inputs);
+            for (int i = 0; i < results.size(); i++) {
+              RestClassifier.ImageResult res = results.get(i);
+              seen++;
+              if (!res.ok()) {
+                err.println("rest-tf: " + res.image() + ": " + res.error());
+                failed++;
+                continue;
+              }
+              List<RestClassifier.Prediction> top = c.top(res.classification().probabilities(), k);
+              if (labels.get(i) >= 0) {
+                labelled++;
+                if (top.get(0).index() == labels.get(i)) agree++;
+              }
+              StringBuilder line = new StringBuilder(res.image()).append(':');
+              for (RestClassifier.Prediction p : top) line.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
+              out.println(line);
+            }
+            inputs.clear();
+            labels.clear();
+          }
+          if (!more) break;
+        }
+      } catch (java.io.IOException e) {
+        throw new BadInputException(shard + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")");
+      }
+    }
+    if (labelled > 0) {
+      err.printf(Locale.ROOT, "%d records; top-1 equals image/class/label for %d of %d labelled (%.2f %%)%n", seen, agree,
+          labelled, 100.0 * agree / labelled);
     }
     return failed == 0 ? Main.OK : Main.BAD_INPUT;
   }

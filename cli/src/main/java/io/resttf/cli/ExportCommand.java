@@ -10,6 +10,7 @@ import io.resttf.serving.ExportMetadata;
 import io.resttf.model.ModelLocation;
 import io.resttf.model.Preprocessing;
 import io.resttf.serving.NonFiniteWeights;
+import io.resttf.serving.ModelsConfig;
 import io.resttf.serving.SavedModelExporter;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
@@ -17,6 +18,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.ArrayList;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -77,12 +80,23 @@ final class ExportCommand implements Callable<Integer> {
   @Option(names = "--allow-nonfinite", description = "export weights that hold NaN or infinite values (refused by default)")
   boolean allowNonFinite;
 
+  @Option(names = "--version-policy", paramLabel = "POLICY", description = {
+      "which versions TF Serving loads (models.config model_version_policy): latest (default), latest:N, all,",
+      "specific:V1,V2; kept in BASE/NAME/serving.json"})
+  String versionPolicy;
+
+  @Option(names = "--version-label", paramLabel = "LABEL=VERSION", description = {
+      "a version label for TF Serving (models.config version_labels; repeatable), e.g. stable=1 canary=2;",
+      "VERSION 'this' = the version being exported"})
+  List<String> versionLabels = List.of();
+
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     SavedModelExporter.checkModelName(name);
     if (version != null && version < 1) throw new BadInputException("--version must be a positive integer, got " + version);
+    checkServingOptions();
     RestConfig config;
     Map<String, HostTensor> stateDict;
     ExportMetadata meta;
@@ -135,6 +149,7 @@ final class ExportCommand implements Callable<Integer> {
     if (!allowNonFinite) NonFiniteWeights.refuse(stateDict, "(--allow-nonfinite exports them anyway)");
     SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite);
     if (version != null) opts = opts.withVersion(version);
+    if (versionPolicy != null || !versionLabels.isEmpty()) opts = opts.withServing(this::serving);
     SavedModelExporter.Result r = new SavedModelExporter(base != null ? base : Home.savedModels()).export(name, config, stateDict, meta, opts);
     report(out, r);
     return Main.OK;
@@ -165,6 +180,7 @@ final class ExportCommand implements Callable<Integer> {
     if (!allowNonFinite) NonFiniteWeights.refuse(w.stateDict(), "(--allow-nonfinite exports them anyway)");
     SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite);
     if (version != null) opts = opts.withVersion(version);
+    if (versionPolicy != null || !versionLabels.isEmpty()) opts = opts.withServing(this::serving);
     SavedModelExporter.Result r;
     try {
       r = new SavedModelExporter(base != null ? base : Home.savedModels()).exportDense(name, model, w.stateDict(), load, opts);
@@ -175,10 +191,51 @@ final class ExportCommand implements Callable<Integer> {
     return Main.OK;
   }
 
+  private Path baseDir() {
+    return base != null ? base : Home.savedModels();
+  }
+
+  /** --version-policy / --version-label over the model's current serving.json; null when neither is given. */
+  private ModelsConfig.Serving serving(long thisVersion) {
+    if (versionPolicy == null && versionLabels.isEmpty()) return null;
+    ModelsConfig.Serving current = ModelsConfig.Serving.read(baseDir().resolve(name));
+    Map<String, Long> labels = new TreeMap<>(current.labels());
+    for (String l : versionLabels) {
+      int eq = l.indexOf('=');
+      if (eq <= 0 || eq == l.length() - 1) throw new BadInputException("--version-label must be LABEL=VERSION, got \"" + l + "\"");
+      String v = l.substring(eq + 1);
+      long n;
+      if (v.equals("this")) {
+        n = thisVersion;
+      } else {
+        try {
+          n = Long.parseLong(v);
+        } catch (NumberFormatException e) {
+          throw new BadInputException("--version-label " + l + ": VERSION must be a number or 'this'");
+        }
+      }
+      labels.put(l.substring(0, eq), n);
+    }
+    return new ModelsConfig.Serving(versionPolicy != null ? versionPolicy : current.policy(), labels);
+  }
+
+  /** Refuses, before anything is written, a policy or label TF Serving would refuse once this version exists. */
+  private void checkServingOptions() {
+    List<Long> present = new ArrayList<>(SavedModelExporter.versions(baseDir().resolve(name)));
+    long next = version != null ? version : present.isEmpty() ? 1 : present.get(present.size() - 1) + 1;
+    ModelsConfig.Serving s = serving(next);
+    if (s == null) return;
+    if (!present.contains(next)) present.add(next);
+    present.sort(null);
+    s.check(name, present);
+  }
+
   private static void report(PrintWriter out, SavedModelExporter.Result r) {
     out.println("exported: " + r.versionDir() + (r.replaced() ? " (replaced)" : ""));
     out.println("signatures: " + String.join(", ", r.signatures()));
     out.println("metadata: " + r.modelJson());
     out.println("serving:  " + r.modelsConfig() + "  (tensorflow_model_server --model_config_file=" + r.modelsConfig() + ")");
+    ModelsConfig.Serving s = ModelsConfig.Serving.read(r.versionDir().getParent());
+    if (!s.equals(ModelsConfig.Serving.DEFAULT)) out.println("versions: policy " + s.policy() + ", labels " + s.labels());
   }
 }

@@ -81,6 +81,27 @@ class TrainCommandTest {
     CliRun c = CliRun.of(args.toArray(new String[0])).ok();
     assertTrue(c.out().contains("test_0002.png"), c.out());
 
+    // the same images as TFRecord shards of tf.Example (named by image/filename, labelled): classify
+    // --batch-from streams them, batches across shard ends, and prints the very lines of the files
+    Files.createDirectories(tmp.resolve("rec"));
+    for (int shard = 0; shard < 2; shard++) {
+      try (io.resttf.training.tfrecord.TfRecords.Writer w = new io.resttf.training.tfrecord.TfRecords.Writer(
+          tmp.resolve("rec").resolve("val-" + shard + ".tfrecord"))) {
+        for (int i = shard; i < 3; i += 2) {
+          String name = images.resolve(String.format("test_%04d.png", i)).toString();
+          w.write(new io.resttf.training.tfrecord.ImageExample(Files.readAllBytes(Path.of(name)), "png", 9, null, 28, 28, name).toBytes());
+        }
+      }
+    }
+    CliRun fromRecords = CliRun.of("classify", "--model", run.resolve("savedmodel/ft").toString(), "--batch", "2",
+        "--batch-from", "tfrecord:" + tmp.resolve("rec").resolve("val-*.tfrecord")).ok();
+    assertEquals(new java.util.TreeSet<>(c.out().lines().toList()), new java.util.TreeSet<>(fromRecords.out().lines().toList()));
+    assertTrue(fromRecords.err().contains("3 records; top-1 equals image/class/label for"), fromRecords.err());
+    CliRun.of("classify", "--model", run.resolve("savedmodel/ft").toString(), "--batch-from", "records/").badInput("tfrecord:PATTERN");
+    CliRun.of("classify", "--model", run.resolve("savedmodel/ft").toString(), "--batch-from",
+        "tfrecord:" + tmp.resolve("rec").resolve("none-*.tfrecord")).badInput("matches no file");
+    CliRun.of("classify", "--model", run.resolve("savedmodel/ft").toString()).badInput("no images");
+
     // eval on the same validation slice gives the accuracy the run recorded for the exported weights
     CliRun e = CliRun.of("eval", "--model", run.toString(), "--data", "fashion-mnist", "--limit", "640").ok();
     Matcher top1 = Pattern.compile("top-1: ([0-9.]+) %").matcher(e.out());

@@ -6,9 +6,16 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
-import java.util.regex.Matcher;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.resttf.tensor.BadInputException;
 import java.util.stream.Stream;
 
 /**
@@ -19,14 +26,141 @@ public final class ModelsConfig {
   /** File name of the config inside BASE. */
   public static final String FILE_NAME = "models.config";
 
-  /** One served model: its name and absolute base path (the directory holding the numeric versions). */
-  public record Entry(String name, Path basePath) {}
+  /** One served model: its name, absolute base path (the directory holding the numeric versions) and serving policy. */
+  public record Entry(String name, Path basePath, Serving serving) {
+    public Entry(String name, Path basePath) {
+      this(name, basePath, Serving.DEFAULT);
+    }
+  }
+
+  /**
+   * Which versions of a model TF Serving loads ({@code model_version_policy}) and its version labels
+   * ({@code version_labels}, e.g. stable → 3, as {@code :predict} requests name them with
+   * {@code /labels/stable}). Kept per model in {@code BASE/NAME/serving.json}; absent = TF Serving's default
+   * (the latest version only, no labels).
+   *
+   * @param policy "latest", "latest:N", "all" or "specific:V1,V2,..."
+   */
+  public record Serving(String policy, Map<String, Long> labels) {
+    /** The file beside a model's versions that holds its serving policy. */
+    public static final String FILE_NAME = "serving.json";
+    private static final Pattern POLICY = Pattern.compile("latest(:[1-9][0-9]{0,5})?|all|specific:[1-9][0-9]{0,17}(,[1-9][0-9]{0,17})*");
+    private static final Pattern LABEL = Pattern.compile("[A-Za-z][A-Za-z0-9_.-]{0,63}");
+    private static final Set<String> KEYS = Set.of("version_policy", "version_labels");
+    /** TF Serving's default: the latest version, no labels (declared after the patterns it is checked with). */
+    public static final Serving DEFAULT = new Serving("latest", Map.of());
+
+    public Serving {
+      if (policy == null || !POLICY.matcher(policy).matches()) {
+        throw new BadInputException("version policy \"" + policy + "\" must be latest, latest:N, all or specific:V1,V2,...");
+      }
+      labels = Collections.unmodifiableMap(new TreeMap<>(labels));
+      for (Map.Entry<String, Long> l : labels.entrySet()) {
+        if (!LABEL.matcher(l.getKey()).matches()) {
+          throw new BadInputException("version label \"" + l.getKey() + "\" must match " + LABEL.pattern());
+        }
+        if (l.getValue() == null || l.getValue() < 1) throw new BadInputException("version label " + l.getKey() + " must name a version >= 1");
+      }
+    }
+
+    /** The versions TF Serving loads under this policy, of those {@code present} (ascending). */
+    public List<Long> served(List<Long> present) {
+      if (policy.equals("all")) return present;
+      if (policy.startsWith("specific:")) {
+        return Arrays.stream(policy.substring(9).split(",")).map(Long::parseLong).sorted().distinct().toList();
+      }
+      int n = policy.equals("latest") ? 1 : Integer.parseInt(policy.substring(7));
+      return present.subList(Math.max(0, present.size() - n), present.size());
+    }
+
+    /**
+     * Refuses what TF Serving would refuse for {@code model}: a specific version that does not exist, a label on
+     * a version that is not served (TF Serving only labels loaded versions).
+     */
+    public void check(String model, List<Long> present) {
+      List<Long> served = served(present);
+      if (policy.startsWith("specific:")) {
+        for (long v : served) {
+          if (!present.contains(v)) throw new BadInputException("model " + model + " has no version " + v + " (versions: " + present + ")");
+        }
+      }
+      for (Map.Entry<String, Long> l : labels.entrySet()) {
+        if (!served.contains(l.getValue())) {
+          throw new BadInputException("version label " + l.getKey() + " of model " + model + " names version " + l.getValue()
+              + ", which is not served (policy " + policy + " serves " + served + ")");
+        }
+      }
+    }
+
+    /** Reads {@code modelDir/serving.json}; {@link #DEFAULT} when there is none. */
+    public static Serving read(Path modelDir) {
+      Path f = modelDir.resolve(FILE_NAME);
+      if (!Files.isRegularFile(f)) return DEFAULT;
+      try {
+        JsonNode n = JSON.readTree(f.toFile());
+        if (n == null || !n.isObject()) throw new BadInputException(f + ": not a JSON object");
+        for (var it = n.fieldNames(); it.hasNext(); ) {
+          String k = it.next();
+          if (!KEYS.contains(k)) throw new BadInputException(f + ": unknown key \"" + k + "\" (known: " + String.join(", ", new TreeSet<>(KEYS)) + ")");
+        }
+        String policy = n.has("version_policy") ? n.get("version_policy").asText() : DEFAULT.policy();
+        Map<String, Long> labels = new TreeMap<>();
+        JsonNode ls = n.path("version_labels");
+        if (!ls.isMissingNode() && !ls.isObject()) throw new BadInputException(f + ": version_labels must be an object of label: version");
+        for (var it = ls.fields(); it.hasNext(); ) {
+          var e = it.next();
+          if (!e.getValue().canConvertToExactIntegral()) throw new BadInputException(f + ": version label " + e.getKey() + " must be a version number");
+          labels.put(e.getKey(), e.getValue().asLong());
+        }
+        return new Serving(policy, labels);
+      } catch (IOException e) {
+        throw new BadInputException(f + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")");
+      }
+    }
+
+    /** Writes {@code modelDir/serving.json} atomically (removes it for the default). */
+    public void write(Path modelDir) throws IOException {
+      Path f = modelDir.resolve(FILE_NAME);
+      if (equals(DEFAULT)) {
+        Files.deleteIfExists(f);
+        return;
+      }
+      var o = JSON.createObjectNode();
+      o.put("version_policy", policy);
+      var l = o.putObject("version_labels");
+      labels.forEach(l::put);
+      io.resttf.util.AtomicFiles.writeString(f, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+    }
+
+    void render(StringBuilder sb) {
+      if (!equals(DEFAULT)) {
+        sb.append("    model_version_policy {\n");
+        if (policy.equals("all")) {
+          sb.append("      all {\n      }\n");
+        } else if (policy.startsWith("specific:")) {
+          sb.append("      specific {\n");
+          for (long v : served(List.of())) sb.append("        versions: ").append(v).append("\n");
+          sb.append("      }\n");
+        } else {
+          sb.append("      latest {\n        num_versions: ").append(policy.equals("latest") ? 1 : Integer.parseInt(policy.substring(7)))
+              .append("\n      }\n");
+        }
+        sb.append("    }\n");
+      }
+      for (Map.Entry<String, Long> l : labels.entrySet()) {
+        sb.append("    version_labels {\n      key: \"").append(l.getKey()).append("\"\n      value: ").append(l.getValue())
+            .append("\n    }\n");
+      }
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
   private ModelsConfig() {}
 
   /**
    * Models under {@code base}: directories with a valid model name holding at least one numeric version
-   * directory with a {@code saved_model.pb}; sorted by name.
+   * directory with a {@code saved_model.pb}; sorted by name, each with its serving policy.
    */
   public static List<Entry> scan(Path base) {
     List<Entry> out = new ArrayList<>();
@@ -35,7 +169,11 @@ public final class ModelsConfig {
       for (Path d : dirs.sorted().toList()) {
         String name = d.getFileName().toString();
         if (!Files.isDirectory(d) || !SavedModelExporter.isValidModelName(name)) continue;
-        if (!ModelLocation.versions(d).isEmpty()) out.add(new Entry(name, d.toAbsolutePath().normalize()));
+        List<Long> versions = ModelLocation.versions(d);
+        if (versions.isEmpty()) continue;
+        Serving serving = Serving.read(d);
+        serving.check(name, versions); // a config TF Serving would refuse is never written
+        out.add(new Entry(name, d.toAbsolutePath().normalize(), serving));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -54,6 +192,7 @@ public final class ModelsConfig {
       sb.append("    name: \"").append(escape(e.name())).append("\"\n");
       sb.append("    base_path: \"").append(escape(e.basePath().toString())).append("\"\n");
       sb.append("    model_platform: \"tensorflow\"\n");
+      e.serving().render(sb);
       sb.append("  }\n");
     }
     sb.append("}\n");
@@ -67,21 +206,6 @@ public final class ModelsConfig {
     return file;
   }
 
-  private static final Pattern CONFIG = Pattern.compile(
-      "config\\s*\\{\\s*name:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"\\s*base_path:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"\\s*model_platform:\\s*\"tensorflow\"\\s*\\}");
-
-  /** Reads back what {@link #render} writes (name, base_path pairs, in order). */
-  public static List<Entry> parse(String text) {
-    String body = text.replaceAll("(?m)#.*$", "").trim();
-    if (!body.startsWith("model_config_list") || !body.endsWith("}")) {
-      throw new IllegalArgumentException("not a model_config_list");
-    }
-    List<Entry> out = new ArrayList<>();
-    Matcher m = CONFIG.matcher(body);
-    while (m.find()) out.add(new Entry(unescape(m.group(1)), Path.of(unescape(m.group(2)))));
-    return out;
-  }
-
   private static String escape(String s) {
     StringBuilder sb = new StringBuilder();
     for (char ch : s.toCharArray()) {
@@ -90,20 +214,6 @@ public final class ModelsConfig {
         case '\\' -> sb.append("\\\\");
         case '\n' -> sb.append("\\n");
         default -> sb.append(ch);
-      }
-    }
-    return sb.toString();
-  }
-
-  private static String unescape(String s) {
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < s.length(); i++) {
-      char ch = s.charAt(i);
-      if (ch == '\\' && i + 1 < s.length()) {
-        char nx = s.charAt(++i);
-        sb.append(nx == 'n' ? '\n' : nx);
-      } else {
-        sb.append(ch);
       }
     }
     return sb.toString();

@@ -86,19 +86,29 @@ public final class SavedModelExporter {
    * @param allowNonFinite export weights that hold NaN or infinite values (refused by default: TF Serving
    *     would serve NaN scores)
    */
-  public record Options(Long version, boolean force, boolean allowNonFinite) {
-    public static final Options DEFAULT = new Options(null, false, false);
+  public record Options(Long version, boolean force, boolean allowNonFinite,
+      java.util.function.LongFunction<ModelsConfig.Serving> serving) {
+    public static final Options DEFAULT = new Options(null, false, false, null);
 
     public Options withVersion(long v) {
-      return new Options(v, force, allowNonFinite);
+      return new Options(v, force, allowNonFinite, serving);
     }
 
     public Options withForce(boolean f) {
-      return new Options(version, f, allowNonFinite);
+      return new Options(version, f, allowNonFinite, serving);
     }
 
     public Options withAllowNonFinite(boolean allow) {
-      return new Options(version, force, allow);
+      return new Options(version, force, allow, serving);
+    }
+
+    /**
+     * How TF Serving is to serve the model once this version exists (given the version number, e.g. to label
+     * it): checked before anything is written, kept in {@code serving.json}. Without it the model's current
+     * policy is kept, and the export refused if that policy's labels would point at an unloaded version.
+     */
+    public Options withServing(java.util.function.LongFunction<ModelsConfig.Serving> s) {
+      return new Options(version, force, allowNonFinite, s);
     }
   }
 
@@ -179,6 +189,18 @@ public final class SavedModelExporter {
           throw new BadInputException("model " + name + " version " + version + " already exists (" + existing
               + "); use force to replace it");
         }
+        // the models.config this export leads to must be one TF Serving accepts: checked before writing
+        ModelsConfig.Serving serving = options.serving() != null ? options.serving().apply(version)
+            : ModelsConfig.Serving.read(modelDir);
+        List<Long> after = new java.util.ArrayList<>(present.keySet());
+        if (!after.contains(version)) after.add(version);
+        after.sort(null);
+        try {
+          serving.check(name, after);
+        } catch (BadInputException e) {
+          throw new BadInputException("export of " + name + " version " + version + " refused: " + e.getMessage()
+              + (options.serving() == null ? " (change the version labels or policy first)" : ""), e);
+        }
         Path target = modelDir.resolve(Long.toString(version));
         List<String> signatures;
         try (AtomicFiles.StagedDirectory st = AtomicFiles.stage(target)) {
@@ -187,6 +209,7 @@ public final class SavedModelExporter {
           if (hook != null) hook.accept(st.path());
           st.commit(existing); // existing may be spelled differently ("007" for version 7)
         }
+        if (options.serving() != null) serving.write(modelDir);
         Path modelJson = writeModelJson(modelDir);
         result = new Result(name, version, target, modelJson, null, signatures, existing != null);
       }
@@ -403,6 +426,26 @@ public final class SavedModelExporter {
     versions.forEach(vs::add);
     AtomicFiles.writeString(file, JSON.writeValueAsString(doc) + "\n");
     return file;
+  }
+
+  /**
+   * Sets how TF Serving serves model {@code name} under {@code base} (its version policy and labels, kept in
+   * {@code BASE/NAME/serving.json}) and rewrites {@code models.config}; refused, with nothing written, when a
+   * specific version does not exist or a label names a version the policy does not serve.
+   */
+  public static Path setServing(Path base, String name, ModelsConfig.Serving serving) {
+    checkModelName(name);
+    Path modelDir = base.toAbsolutePath().normalize().resolve(name);
+    List<Long> present = versions(modelDir);
+    if (present.isEmpty()) throw new BadInputException("model " + name + " has no version under " + base);
+    serving.check(name, present);
+    try (ModelLock lock = ModelLock.acquire(modelDir)) {
+      serving.write(modelDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + modelDir.resolve(ModelsConfig.Serving.FILE_NAME) + ": "
+          + ErrorText.reason(e), e);
+    }
+    return regenerateModelsConfig(base.toAbsolutePath().normalize());
   }
 
   /** Rewrites {@code base/models.config} from a scan of {@code base}, under a lock so the last writer saw every model. */

@@ -52,8 +52,20 @@ class SavedModelLayoutTest {
     assertEquals(List.of("serve"), mg.getMetaInfoDef().getTagsList());
     assertTrue(mg.hasSaverDef(), "variables restore through the SaverDef");
     Map<String, SignatureDef> sigs = new TreeMap<>(mg.getSignatureDefMap());
-    assertEquals(List.of("classify_images", "features", "preprocess_images", "serving_default"), new ArrayList<>(sigs.keySet()));
-    for (SignatureDef s : sigs.values()) assertEquals("tensorflow/serving/predict", s.getMethodName());
+    assertEquals(List.of("classify", "classify_images", "features", "preprocess_images", "serving_default"), new ArrayList<>(sigs.keySet()));
+    for (var s : sigs.entrySet()) {
+      assertEquals(s.getKey().equals("classify") ? "tensorflow/serving/classify" : "tensorflow/serving/predict",
+          s.getValue().getMethodName(), s.getKey());
+    }
+
+    // TF Serving's Classify API: exactly one DT_STRING input "inputs" (serialized tf.Example), outputs
+    // "classes" (DT_STRING) and "scores" (DT_FLOAT) of one shape
+    SignatureDef cl = sigs.get("classify");
+    assertEquals(List.of("inputs"), new ArrayList<>(cl.getInputsMap().keySet()));
+    check(cl.getInputsMap().get("inputs"), DataType.DT_STRING, -1);
+    assertEquals(List.of("classes", "scores"), new ArrayList<>(new TreeMap<>(cl.getOutputsMap()).keySet()));
+    check(cl.getOutputsMap().get("classes"), DataType.DT_STRING, -1, 5);
+    check(cl.getOutputsMap().get("scores"), DataType.DT_FLOAT, -1, 5);
 
     SignatureDef sd = sigs.get("serving_default");
     check(sd.getInputsMap().get("pixel_values"), DataType.DT_FLOAT, -1, -1, -1, 3);
@@ -82,6 +94,66 @@ class SavedModelLayoutTest {
 
     // the graph carries the decode functions of the preprocessing loop
     assertTrue(mg.getGraphDef().getLibrary().getFunctionCount() >= 2);
+  }
+
+  /**
+   * The MetaGraphDef as TF Python's builder writes it with strip_default_attrs: the TF version, the op list,
+   * no attribute equal to its registered default, no op newer than needed, and the assets registered.
+   */
+  @Test
+  void savedModelProtoIsFinishedForOtherRuntimes() throws Exception {
+    Path v = TestModels.exported(TestModels.V2).versionDir();
+    MetaGraphDef mg = SavedModel.parseFrom(Files.readAllBytes(v.resolve("saved_model.pb"))).getMetaGraphs(0);
+    MetaGraphDef.MetaInfoDef info = mg.getMetaInfoDef();
+    assertEquals(org.tensorflow.TensorFlow.version(), info.getTensorflowVersion());
+    assertTrue(info.getTensorflowVersion().startsWith("2.18"), info.getTensorflowVersion());
+    assertTrue(info.getStrippedDefaultAttrs());
+
+    Map<String, org.tensorflow.proto.OpDef> registry = MetaGraphFinisher.registeredOps();
+    List<org.tensorflow.proto.NodeDef> nodes = new ArrayList<>(mg.getGraphDef().getNodeList());
+    java.util.Set<String> functions = new java.util.TreeSet<>();
+    for (var f : mg.getGraphDef().getLibrary().getFunctionList()) {
+      nodes.addAll(f.getNodeDefList());
+      functions.add(f.getSignature().getName());
+    }
+    java.util.Set<String> used = new java.util.TreeSet<>();
+    int checkedAttrs = 0;
+    for (var n : nodes) {
+      if (functions.contains(n.getOp())) continue;
+      used.add(n.getOp());
+      var def = registry.get(n.getOp());
+      assertNotNull(def, n.getOp());
+      for (var a : def.getAttrList()) {
+        var val = n.getAttrMap().get(a.getName());
+        if (val == null) continue;
+        checkedAttrs++;
+        assertFalse(a.hasDefaultValue() && a.getDefaultValue().equals(val),
+            n.getName() + " (" + n.getOp() + ") keeps default-valued attribute " + a.getName());
+      }
+    }
+    assertTrue(checkedAttrs > 1000, "attributes checked: " + checkedAttrs);
+    assertFalse(used.contains("BatchMatMulV3"), "BatchMatMulV3 where V2 computes the same");
+    assertTrue(used.contains("BatchMatMulV2"));
+    assertFalse(used.contains("ParseExampleV2"), "the V1 ParseExample every runtime has");
+    List<String> listed = info.getStrippedOpList().getOpList().stream().map(o -> o.getName()).toList();
+    assertEquals(new ArrayList<>(used), listed, "stripped_op_list = the ops the graph uses, sorted");
+    for (var o : info.getStrippedOpList().getOpList()) assertEquals(registry.get(o.getName()), o, o.getName());
+
+    // assets: each file under assets/ bound to a scalar string constant of the graph (fed its path on load)
+    Map<String, String> assets = new TreeMap<>();
+    for (var a : mg.getAssetFileDefList()) {
+      assertEquals(DataType.DT_STRING, a.getTensorInfo().getDtype(), a.getFilename());
+      assertEquals(0, a.getTensorInfo().getTensorShape().getDimCount(), a.getFilename());
+      assets.put(a.getFilename(), a.getTensorInfo().getName());
+    }
+    assertEquals(List.of("labels.txt", "rest_tf.json"), new ArrayList<>(assets.keySet()));
+    for (var a : assets.entrySet()) {
+      assertTrue(Files.isRegularFile(v.resolve("assets").resolve(a.getKey())), a.getKey());
+      String op = a.getValue().substring(0, a.getValue().indexOf(':'));
+      var node = mg.getGraphDef().getNodeList().stream().filter(n -> n.getName().equals(op)).findFirst().orElseThrow();
+      assertEquals("Const", node.getOp());
+      assertEquals(a.getKey(), node.getAttrMap().get("value").getTensor().getStringVal(0).toStringUtf8());
+    }
   }
 
   private static void check(TensorInfo t, DataType dtype, long... dims) {

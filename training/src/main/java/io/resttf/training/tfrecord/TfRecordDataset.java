@@ -90,7 +90,8 @@ public final class TfRecordDataset implements Dataset, AutoCloseable {
     }
   }
 
-  private static List<Path> match(String pattern) {
+  /** The files a pattern names: one file, or a glob in its last component, sorted; a clear error when none. */
+  public static List<Path> match(String pattern) {
     Path p = Path.of(pattern);
     Path dir = p.getParent() == null ? Path.of(".") : p.getParent();
     String last = p.getFileName().toString();
