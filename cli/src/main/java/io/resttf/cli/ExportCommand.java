@@ -35,7 +35,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Exports a model as a SavedModel: BASE/NAME/VERSION/{saved_model.pb, variables/, assets/}, written",
       "atomically, plus BASE/NAME/model.json and BASE/models.config (every exported model, for",
-      "tensorflow_model_server --model_config_file). Signatures: serving_default, classify_images, features.",
+      "tensorflow_model_server --model_config_file). Signatures: serving_default, classify_images, classify (TF",
+      "Serving's Classify API: tf.Example in), features, preprocess_images.",
       "An mmseg segmentation checkpoint exports serving_default (pixel_values -> seg_logits, class_map) and features",
       "(the backbone's normed outputs); a detectron2 checkpoint exports its ResT backbone's features."
     })

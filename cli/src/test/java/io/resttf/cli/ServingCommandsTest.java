@@ -65,6 +65,20 @@ class ServingCommandsTest {
     CliRun.of("export", "--checkpoint", dir.resolve("weights.pth").toString(), "--name", "tiny", "--base", base.toString()).ok();
     assertTrue(Files.isDirectory(base.resolve("tiny/2")), "next free version");
 
+    // TF Serving's version policy and labels: checked before the weights are read, kept for later exports
+    CliRun.of("export", "--checkpoint", dir.resolve("weights.pth").toString(), "--name", "tiny", "--base", base.toString(),
+        "--version-policy", "newest").badInput("version policy", "newest");
+    CliRun.of("export", "--checkpoint", dir.resolve("weights.pth").toString(), "--name", "tiny", "--base", base.toString(),
+        "--version-label", "stable=1").badInput("version label stable", "not served");
+    CliRun.of("export", "--checkpoint", dir.resolve("weights.pth").toString(), "--name", "tiny", "--base", base.toString(),
+        "--version-label", "stable").badInput("--version-label", "LABEL=VERSION");
+    assertFalse(Files.exists(base.resolve("tiny/3")), "nothing exported on a refused policy");
+    String v = CliRun.of("export", "--checkpoint", dir.resolve("weights.pth").toString(), "--name", "tiny", "--base", base.toString(),
+        "--version-policy", "latest:2", "--version-label", "stable=2", "--version-label", "canary=this").ok().out();
+    assertTrue(v.contains("versions: policy latest:2, labels {canary=3, stable=2}"), v);
+    String config = Files.readString(base.resolve("models.config"));
+    assertTrue(config.contains("num_versions: 2") && config.contains("key: \"canary\"\n      value: 3"), config);
+
     String i = CliRun.of("inspect", base.resolve("tiny").toString()).ok().out();
     assertTrue(i.contains("signature serving_default (tensorflow/serving/predict)"), i);
     assertTrue(i.contains("input   pixel_values  float [-1, -1, -1, 3]"), i);

@@ -87,9 +87,7 @@ final class DenseServingGraph {
       loader = WeightLoader.create(tf, params, model.backbone());
     }
     features = List.copyOf(feats);
-    assetTensors = java.util.Map.of(
-        SavedModelExporter.LABELS_ASSET, MetaGraphFinisher.assetPathConstant(tf, SavedModelExporter.LABELS_ASSET),
-        SavedModelExporter.METADATA_ASSET, MetaGraphFinisher.assetPathConstant(tf, SavedModelExporter.METADATA_ASSET));
+    assetTensors = MetaGraphFinisher.exportAssets(tf);
   }
 
   static DenseServingGraph build(Graph g, DenseExport model, long maxPixels) {

@@ -57,6 +57,13 @@ final class MetaGraphFinisher {
     return tf.withName(op).constant(fileName).asOutput().name();
   }
 
+  /** The path constants of every export's assets ({@code labels.txt}, {@code rest_tf.json}): file name → tensor name. */
+  static Map<String, String> exportAssets(Ops tf) {
+    return Map.of(
+        SavedModelExporter.LABELS_ASSET, assetPathConstant(tf, SavedModelExporter.LABELS_ASSET),
+        SavedModelExporter.METADATA_ASSET, assetPathConstant(tf, SavedModelExporter.METADATA_ASSET));
+  }
+
   private static volatile Map<String, OpDef> registry;
 
   /** The OpDefs registered in this runtime, by name. */

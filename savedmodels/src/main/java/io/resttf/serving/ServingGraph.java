@@ -101,9 +101,7 @@ final class ServingGraph {
     }
 
     loader = WeightLoader.create(tf, network.params(), config);
-    assetTensors = java.util.Map.of(
-        SavedModelExporter.LABELS_ASSET, MetaGraphFinisher.assetPathConstant(tf, SavedModelExporter.LABELS_ASSET),
-        SavedModelExporter.METADATA_ASSET, MetaGraphFinisher.assetPathConstant(tf, SavedModelExporter.METADATA_ASSET));
+    assetTensors = MetaGraphFinisher.exportAssets(tf);
   }
 
   /**
