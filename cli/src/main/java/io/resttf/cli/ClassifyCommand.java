@@ -2,6 +2,7 @@ package io.resttf.cli;
 
 import io.resttf.serving.RestClassifier;
 import io.resttf.tensor.BadInputException;
+import io.resttf.training.DataSpec;
 import io.resttf.training.tfrecord.ImageExample;
 import io.resttf.training.tfrecord.TfRecordDataset;
 import io.resttf.training.tfrecord.TfRecords;
@@ -64,11 +65,8 @@ final class ClassifyCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     int failed = 0;
     try (RestClassifier c = RestClassifier.open(model.path(), null, precision.get())) {
-      if (shards != null) {
-        if (maxPixels.given()) c.maxPixels(maxPixels.orElse(c.maxPixels()));
-        return classifyRecords(c, shards, out, err);
-      }
       if (maxPixels.given()) c.maxPixels(maxPixels.orElse(c.maxPixels()));
+      if (shards != null) return classifyRecords(c, shards, out, err);
       int k = Math.min(topK, c.labels().size());
       for (int from = 0; from < images.size(); from += batch) {
         List<RestClassifier.ImageInput> inputs = new ArrayList<>();
@@ -85,29 +83,36 @@ final class ClassifyCommand implements Callable<Integer> {
           failed++;
         }
         for (RestClassifier.ImageResult r : c.classifyEach(inputs)) {
-          if (!r.ok()) {
-            err.println("rest-tf: " + r.image() + ": " + r.error());
-            failed++;
-            continue;
-          }
-          StringBuilder line = new StringBuilder(r.image()).append(':');
-          for (RestClassifier.Prediction p : c.top(r.classification().probabilities(), k)) {
-            line.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
-          }
-          out.println(line);
+          if (print(c, r, k, out, err) == null) failed++;
         }
       }
     }
     return failed == 0 ? Main.OK : Main.BAD_INPUT;
   }
 
-  static final String TFRECORD = "tfrecord:";
+  /**
+   * One result: the line "IMAGE:  LABEL PROB ..." on out, or the error on err. Returns the top {@code k}
+   * predictions, null for a failed image.
+   */
+  private static List<RestClassifier.Prediction> print(RestClassifier c, RestClassifier.ImageResult r, int k, PrintWriter out,
+      PrintWriter err) {
+    if (!r.ok()) {
+      err.println("rest-tf: " + r.image() + ": " + r.error());
+      return null;
+    }
+    List<RestClassifier.Prediction> top = c.top(r.classification().probabilities(), k);
+    StringBuilder line = new StringBuilder(r.image()).append(':');
+    for (RestClassifier.Prediction p : top) line.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
+    out.println(line);
+    return top;
+  }
 
   private static List<Path> shards(String source) {
-    if (!source.startsWith(TFRECORD) || source.length() == TFRECORD.length()) {
+    String prefix = DataSpec.TFRECORD_PREFIX;
+    if (!source.startsWith(prefix) || source.length() == prefix.length()) {
       throw new BadInputException("--batch-from: expected tfrecord:PATTERN (e.g. tfrecord:records/val-*.tfrecord), got \"" + source + "\"");
     }
-    return TfRecordDataset.match(source.substring(TFRECORD.length()));
+    return TfRecordDataset.match(source.substring(prefix.length()));
   }
 
   /** Streams the shards' records in order, --batch at a time; one line per record as for files. */
@@ -131,21 +136,14 @@ final class ClassifyCommand implements Callable<Integer> {
           if (inputs.size() == batch || (!more && !inputs.isEmpty())) {
             List<RestClassifier.ImageResult> results = c.classifyEach(inputs);
             for (int i = 0; i < results.size(); i++) {
-              RestClassifier.ImageResult res = results.get(i);
               seen++;
-              if (!res.ok()) {
-                err.println("rest-tf: " + res.image() + ": " + res.error());
+              List<RestClassifier.Prediction> top = print(c, results.get(i), k, out, err);
+              if (top == null) {
                 failed++;
-                continue;
-              }
-              List<RestClassifier.Prediction> top = c.top(res.classification().probabilities(), k);
-              if (labels.get(i) >= 0) {
+              } else if (labels.get(i) >= 0) {
                 labelled++;
                 if (top.get(0).index() == labels.get(i)) agree++;
               }
-              StringBuilder line = new StringBuilder(res.image()).append(':');
-              for (RestClassifier.Prediction p : top) line.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
-              out.println(line);
             }
             inputs.clear();
             labels.clear();

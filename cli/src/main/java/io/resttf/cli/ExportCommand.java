@@ -18,7 +18,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.ArrayList;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -151,7 +150,7 @@ final class ExportCommand implements Callable<Integer> {
     SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite);
     if (version != null) opts = opts.withVersion(version);
     if (versionPolicy != null || !versionLabels.isEmpty()) opts = opts.withServing(this::serving);
-    SavedModelExporter.Result r = new SavedModelExporter(base != null ? base : Home.savedModels()).export(name, config, stateDict, meta, opts);
+    SavedModelExporter.Result r = new SavedModelExporter(baseDir()).export(name, config, stateDict, meta, opts);
     report(out, r);
     return Main.OK;
   }
@@ -184,7 +183,7 @@ final class ExportCommand implements Callable<Integer> {
     if (versionPolicy != null || !versionLabels.isEmpty()) opts = opts.withServing(this::serving);
     SavedModelExporter.Result r;
     try {
-      r = new SavedModelExporter(base != null ? base : Home.savedModels()).exportDense(name, model, w.stateDict(), load, opts);
+      r = new SavedModelExporter(baseDir()).exportDense(name, model, w.stateDict(), load, opts);
     } catch (BadInputException e) {
       throw new BadInputException(source.checkpoint + ": " + e.getMessage(), e);
     }
@@ -222,13 +221,10 @@ final class ExportCommand implements Callable<Integer> {
 
   /** Refuses, before anything is written, a policy or label TF Serving would refuse once this version exists. */
   private void checkServingOptions() {
-    List<Long> present = new ArrayList<>(SavedModelExporter.versions(baseDir().resolve(name)));
-    long next = version != null ? version : present.isEmpty() ? 1 : present.get(present.size() - 1) + 1;
+    Path modelDir = baseDir().resolve(name);
+    long next = version != null ? version : SavedModelExporter.nextVersion(modelDir);
     ModelsConfig.Serving s = serving(next);
-    if (s == null) return;
-    if (!present.contains(next)) present.add(next);
-    present.sort(null);
-    s.check(name, present);
+    if (s != null) s.checkWithNewVersion(name, SavedModelExporter.versions(modelDir), next);
   }
 
   private static void report(PrintWriter out, SavedModelExporter.Result r) {

@@ -235,9 +235,9 @@ final class Nn {
     // (tensorflow/tensorflow#58863): with eps 1e-6 every norm came out wrong (logits off by 0.8 in TF 2.10.1).
     // LayerNorm((x·k), e) = LayerNorm(x, e / k²), so the rows are scaled by k = sqrt(1e-3 / eps) and the op
     // carries epsilon 1e-3: right whether a runtime honours the attribute or falls back to that default.
-    float eps = (float) config.layerNormEps();
+    double eps = config.layerNormEps();
     if (eps < FUSED_LAYER_NORM_DEFAULT_EPS) {
-      rows = s.math.mul(rows, scalar(Math.sqrt(1e-3 / config.layerNormEps())));
+      rows = s.math.mul(rows, scalar(Math.sqrt(FUSED_LAYER_NORM_DEFAULT_EPS / eps)));
       eps = FUSED_LAYER_NORM_DEFAULT_EPS;
     }
     Operand<TInt32> rowShape = s.shape(rows);
@@ -246,14 +246,14 @@ final class Nn {
     Operand<TFloat32> empty = s.constant(org.tensorflow.ndarray.Shape.of(0),
         org.tensorflow.ndarray.buffer.DataBuffers.of(new float[0]));
     FusedBatchNorm<TFloat32, TFloat32> bn = s.nn.fusedBatchNorm(nchw, s.fill(n, scalar(1)), s.fill(n, scalar(0)),
-        empty, empty, FusedBatchNorm.epsilon(eps), FusedBatchNorm.dataFormat("NCHW"),
+        empty, empty, FusedBatchNorm.epsilon((float) eps), FusedBatchNorm.dataFormat("NCHW"),
         FusedBatchNorm.isTraining(true));
     Operand<TFloat32> normed = addV2(s.math.mul(s.reshape(bn.y(), rowShape), gamma), beta);
     return s.reshape(normed, s.shape(x));
   }
 
   /** The epsilon _MklLayerNorm falls back to where the remapper drops the attribute (TF 2.9-2.11). */
-  static final float FUSED_LAYER_NORM_DEFAULT_EPS = 1e-3f;
+  static final double FUSED_LAYER_NORM_DEFAULT_EPS = 1e-3;
 
   /** AddV2, the addition op the remapper's patterns name (TF Java's {@code math.add} emits the older Add). */
   Operand<TFloat32> addV2(Operand<TFloat32> a, Operand<TFloat32> b) {

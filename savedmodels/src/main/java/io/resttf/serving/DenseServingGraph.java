@@ -37,8 +37,6 @@ final class DenseServingGraph {
   final Operand<TInt32> imageClassMap;
   final Operand<TInt64> classAreas;
   final WeightLoader loader;
-  /** assets/ file name → tensor name of the string constant the loader feeds with its path. */
-  final java.util.Map<String, String> assetTensors;
 
   private DenseServingGraph(Graph g, DenseExport model, long maxPixels) {
     Ops tf = Ops.create(g);
@@ -87,7 +85,6 @@ final class DenseServingGraph {
       loader = WeightLoader.create(tf, params, model.backbone());
     }
     features = List.copyOf(feats);
-    assetTensors = MetaGraphFinisher.exportAssets(tf);
   }
 
   static DenseServingGraph build(Graph g, DenseExport model, long maxPixels) {

@@ -63,14 +63,27 @@ public final class ModelsConfig {
       }
     }
 
+    private static final String SPECIFIC = "specific:", LATEST = "latest";
+
+    /** The versions a specific policy names (ascending); null for latest and all. */
+    private List<Long> specificVersions() {
+      return policy.startsWith(SPECIFIC)
+          ? Arrays.stream(policy.substring(SPECIFIC.length()).split(",")).map(Long::parseLong).sorted().distinct().toList()
+          : null;
+    }
+
+    /** How many latest versions a latest policy loads; 0 for all and specific. */
+    private int latestCount() {
+      if (!policy.startsWith(LATEST)) return 0;
+      return policy.equals(LATEST) ? 1 : Integer.parseInt(policy.substring(LATEST.length() + 1));
+    }
+
     /** The versions TF Serving loads under this policy, of those {@code present} (ascending). */
     public List<Long> served(List<Long> present) {
-      if (policy.equals("all")) return present;
-      if (policy.startsWith("specific:")) {
-        return Arrays.stream(policy.substring(9).split(",")).map(Long::parseLong).sorted().distinct().toList();
-      }
-      int n = policy.equals("latest") ? 1 : Integer.parseInt(policy.substring(7));
-      return present.subList(Math.max(0, present.size() - n), present.size());
+      List<Long> specific = specificVersions();
+      if (specific != null) return specific;
+      int n = latestCount();
+      return n == 0 ? present : present.subList(Math.max(0, present.size() - n), present.size());
     }
 
     /**
@@ -79,7 +92,7 @@ public final class ModelsConfig {
      */
     public void check(String model, List<Long> present) {
       List<Long> served = served(present);
-      if (policy.startsWith("specific:")) {
+      if (specificVersions() != null) {
         for (long v : served) {
           if (!present.contains(v)) throw new BadInputException("model " + model + " has no version " + v + " (versions: " + present + ")");
         }
@@ -90,6 +103,14 @@ public final class ModelsConfig {
               + ", which is not served (policy " + policy + " serves " + served + ")");
         }
       }
+    }
+
+    /** {@link #check} as it will be once {@code version} is written beside {@code present}. */
+    public void checkWithNewVersion(String model, List<Long> present, long version) {
+      List<Long> after = new ArrayList<>(present);
+      if (!after.contains(version)) after.add(version);
+      after.sort(null);
+      check(model, after);
     }
 
     /** Reads {@code modelDir/serving.json}; {@link #DEFAULT} when there is none. */
@@ -135,15 +156,15 @@ public final class ModelsConfig {
     void render(StringBuilder sb) {
       if (!equals(DEFAULT)) {
         sb.append("    model_version_policy {\n");
-        if (policy.equals("all")) {
-          sb.append("      all {\n      }\n");
-        } else if (policy.startsWith("specific:")) {
+        List<Long> specific = specificVersions();
+        if (specific != null) {
           sb.append("      specific {\n");
-          for (long v : served(List.of())) sb.append("        versions: ").append(v).append("\n");
+          for (long v : specific) sb.append("        versions: ").append(v).append("\n");
           sb.append("      }\n");
+        } else if (latestCount() > 0) {
+          sb.append("      latest {\n        num_versions: ").append(latestCount()).append("\n      }\n");
         } else {
-          sb.append("      latest {\n        num_versions: ").append(policy.equals("latest") ? 1 : Integer.parseInt(policy.substring(7)))
-              .append("\n      }\n");
+          sb.append("      all {\n      }\n");
         }
         sb.append("    }\n");
       }

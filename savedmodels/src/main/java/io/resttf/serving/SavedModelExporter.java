@@ -182,8 +182,7 @@ public final class SavedModelExporter {
       try (ModelLock lock = ModelLock.acquire(modelDir)) {
         removeStale(modelDir);
         Map<Long, Path> present = ModelLocation.numberedDirs(modelDir);
-        long version = options.version() != null ? options.version()
-            : present.isEmpty() ? 1 : ((TreeMap<Long, Path>) present).lastKey() + 1;
+        long version = options.version() != null ? options.version() : nextVersion(modelDir);
         Path existing = present.get(version);
         if (existing != null && !options.force()) {
           throw new BadInputException("model " + name + " version " + version + " already exists (" + existing
@@ -192,11 +191,8 @@ public final class SavedModelExporter {
         // the models.config this export leads to must be one TF Serving accepts: checked before writing
         ModelsConfig.Serving serving = options.serving() != null ? options.serving().apply(version)
             : ModelsConfig.Serving.read(modelDir);
-        List<Long> after = new java.util.ArrayList<>(present.keySet());
-        if (!after.contains(version)) after.add(version);
-        after.sort(null);
         try {
-          serving.check(name, after);
+          serving.checkWithNewVersion(name, List.copyOf(present.keySet()), version);
         } catch (BadInputException e) {
           throw new BadInputException("export of " + name + " version " + version + " refused: " + e.getMessage()
               + (options.serving() == null ? " (change the version labels or policy first)" : ""), e);
@@ -240,6 +236,12 @@ public final class SavedModelExporter {
     }
   }
 
+  /** The version an export without an explicit one writes: one more than the highest numbered directory, 1 if none. */
+  public static long nextVersion(Path modelDir) {
+    Map<Long, Path> present = ModelLocation.numberedDirs(modelDir);
+    return present.isEmpty() ? 1 : ((TreeMap<Long, Path>) present).lastKey() + 1;
+  }
+
   /** Complete versions of a model directory, ascending (the locator's answer). */
   public static List<Long> versions(Path modelDir) {
     return ModelLocation.versions(modelDir);
@@ -263,6 +265,7 @@ public final class SavedModelExporter {
     // key and shape checked, one message listing all problems), then its functions are exported.
     try (Graph g = new Graph()) {
       ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels(), meta.maxPixels());
+      Map<String, String> assetTensors = MetaGraphFinisher.exportAssets(org.tensorflow.op.Ops.create(g));
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, RestModel.LoadOptions.STRICT, 0);
         sigs = sg.signatures();
@@ -272,7 +275,7 @@ public final class SavedModelExporter {
       Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
       ObjectNode doc = metadataDocument(name, version, config, meta, sigs, sg.topK);
       Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(doc) + "\n");
-      MetaGraphFinisher.finish(dir, sg.assetTensors);
+      MetaGraphFinisher.finish(dir, assetTensors);
     }
     return sigs.stream().map(Signature::key).toList();
   }
@@ -299,7 +302,7 @@ public final class SavedModelExporter {
     Map<String, String> assetTensors;
     try (Graph g = new Graph()) {
       DenseServingGraph sg = DenseServingGraph.build(g, model, io.resttf.util.ImageHeader.DEFAULT_MAX_PIXELS);
-      assetTensors = sg.assetTensors;
+      assetTensors = MetaGraphFinisher.exportAssets(org.tensorflow.op.Ops.create(g));
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, load, 0);
         sigs = sg.signatures();

@@ -61,8 +61,6 @@ final class ServingGraph {
   final List<Operand<TFloat32>> stages;
   /** Fills (and reads back) this graph's own network variables from an official state_dict. */
   final WeightLoader loader;
-  /** assets/ file name → tensor name of the string constant the loader feeds with its path. */
-  final java.util.Map<String, String> assetTensors;
 
   private ServingGraph(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels) {
     this.config = config;
@@ -101,7 +99,6 @@ final class ServingGraph {
     }
 
     loader = WeightLoader.create(tf, network.params(), config);
-    assetTensors = MetaGraphFinisher.exportAssets(tf);
   }
 
   /**
@@ -110,17 +107,16 @@ final class ServingGraph {
    */
   static Operand<TString> parseImageEncoded(Graph g, Ops tf, Operand<TString> serialized) {
     Ops p = tf.withSubScope("parse_examples");
-    Operand<TString> noNames, required;
-    try (TString empty = TString.tensorOf(org.tensorflow.ndarray.NdArrays.ofObjects(String.class, Shape.of(0)))) {
-      noNames = p.constantOf(empty);
-      required = p.constantOf(empty); // an empty default: the feature is required
+    Operand<TString> empty; // no example names, and the feature's default (empty: the feature is required)
+    try (TString t = TString.tensorOf(org.tensorflow.ndarray.NdArrays.ofObjects(String.class, Shape.of(0)))) {
+      empty = p.constantOf(t);
     }
     var op = g.opBuilder("ParseExample", "ParseExample", p.scope())
         .addInput(serialized.asOutput())
-        .addInput(noNames.asOutput())
+        .addInput(empty.asOutput())
         .addInputList(new Output<?>[0])
         .addInputList(new Output<?>[] {p.constant(IMAGE_ENCODED_FEATURE).asOutput()})
-        .addInputList(new Output<?>[] {required.asOutput()})
+        .addInputList(new Output<?>[] {empty.asOutput()})
         .setAttr("sparse_types", new org.tensorflow.proto.DataType[0])
         .setAttr("dense_shapes", new Shape[] {Shape.scalar()})
         .build();
@@ -154,7 +150,7 @@ final class ServingGraph {
     return new ServingGraph(g, config, pre, labels, maxPixels);
   }
 
-  /** The exported signatures, each with the Predict method name. */
+  /** The exported signatures: Predict's method name, Classify's for {@code classify}. */
   List<Signature> signatures() {
     List<Signature> out = new ArrayList<>();
     if (logits != null) {
@@ -170,8 +166,6 @@ final class ServingGraph {
           .output(TOP_K_LABELS, topKLabels)
           .output(TOP_K_PROBABILITIES, topKProbabilities)
           .build());
-    }
-    if (logits != null) {
       out.add(Signature.builder().key(CLASSIFY).methodName(CLASSIFY_METHOD)
           .input(CLASSIFY_INPUTS, examples)
           .output(CLASSIFY_CLASSES, topKLabels)

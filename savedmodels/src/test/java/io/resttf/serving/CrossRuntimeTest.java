@@ -59,8 +59,9 @@ class CrossRuntimeTest {
 
   @BeforeAll
   void exportAndRunUnderThisRuntime() throws Exception {
-    work = Files.createDirectories(Path.of("target/cross-runtime"));
-    AtomicCleaner.clean(work);
+    work = Path.of("target/cross-runtime");
+    io.resttf.util.AtomicFiles.deleteRecursively(work); // an earlier run's outputs
+    Files.createDirectories(work);
     byte[] jpg = TestModels.resource("pil/odd_333x517.jpg");
     byte[] png = TestModels.resource("pil/rgba_97x150.png");
 
@@ -200,14 +201,5 @@ class CrossRuntimeTest {
             .putFeature(ServingSignatures.IMAGE_ENCODED_FEATURE,
                 Feature.newBuilder().setBytesList(BytesList.newBuilder().addValue(ByteString.copyFrom(image))).build()))
         .build().toByteArray();
-  }
-
-  /** Empties the work directory of an earlier run. */
-  private static final class AtomicCleaner {
-    static void clean(Path dir) throws IOException {
-      try (Stream<Path> s = Files.list(dir)) {
-        for (Path p : s.toList()) io.resttf.util.AtomicFiles.deleteRecursively(p);
-      }
-    }
   }
 }
