@@ -262,19 +262,7 @@ public final class RestClassifier implements AutoCloseable {
    */
   public static RestClassifier open(Path dir, Batching batching, Precision precision) {
     Path versionDir = ModelLocation.savedModel(dir);
-    Path meta = versionDir.resolve("assets").resolve(SavedModelExporter.METADATA_ASSET);
-    JsonNode metadata;
-    try {
-      metadata = SavedModelExporter.JSON.readTree(meta.toFile());
-    } catch (IOException e) {
-      throw new BadInputException(versionDir + ": not a rest-tf export (cannot read assets/"
-          + SavedModelExporter.METADATA_ASSET + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
-              ? "not valid JSON: " + j.getOriginalMessage().replaceAll("\\s*\\(?(start marker )?at \\[Source.*", "")
-              : io.resttf.util.ErrorText.reason(e)) + ")");
-    }
-    if (metadata == null || !SavedModelExporter.FORMAT.equals(metadata.path("format").asText())) {
-      throw new BadInputException(meta + ": not rest-tf export metadata");
-    }
+    JsonNode metadata = SavedModelExporter.readMetadata(versionDir);
     String task = metadata.path("task").asText(SavedModelExporter.TASK_CLASSIFICATION);
     if (!task.equals(SavedModelExporter.TASK_CLASSIFICATION)) {
       throw new BadInputException(versionDir + ": a " + task + " export, not a classifier (its signatures: "

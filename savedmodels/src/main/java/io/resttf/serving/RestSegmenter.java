@@ -50,13 +50,7 @@ public final class RestSegmenter implements AutoCloseable {
   /** Opens a segmentation export (a version directory, or a model directory: its latest version). */
   public static RestSegmenter open(Path dir) {
     Path versionDir = ModelLocation.savedModel(dir);
-    JsonNode meta;
-    try {
-      meta = SavedModelExporter.JSON.readTree(versionDir.resolve("assets").resolve(SavedModelExporter.METADATA_ASSET).toFile());
-    } catch (IOException e) {
-      throw new BadInputException(versionDir + ": not a rest-tf export (cannot read assets/" + SavedModelExporter.METADATA_ASSET
-          + ": " + io.resttf.util.ErrorText.reason(e) + ")");
-    }
+    JsonNode meta = SavedModelExporter.readMetadata(versionDir);
     String task = meta == null ? "" : meta.path("task").asText(SavedModelExporter.TASK_CLASSIFICATION);
     if (!SavedModelExporter.TASK_SEGMENTATION.equals(task)) {
       throw new BadInputException(versionDir + ": a " + task + " export, not a segmentation model");

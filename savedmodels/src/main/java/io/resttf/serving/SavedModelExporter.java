@@ -75,6 +75,28 @@ public final class SavedModelExporter {
 
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+  /**
+   * The metadata (assets/rest_tf.json) of export version {@code versionDir}, checked to be rest-tf's.
+   *
+   * @throws io.resttf.tensor.BadInputException when it is missing, not JSON, or not rest-tf export metadata
+   */
+  public static com.fasterxml.jackson.databind.JsonNode readMetadata(Path versionDir) {
+    Path meta = versionDir.resolve("assets").resolve(METADATA_ASSET);
+    com.fasterxml.jackson.databind.JsonNode metadata;
+    try {
+      metadata = JSON.readTree(meta.toFile());
+    } catch (IOException e) {
+      throw new io.resttf.tensor.BadInputException(versionDir + ": not a rest-tf export (cannot read assets/"
+          + METADATA_ASSET + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+              ? "not valid JSON: " + j.getOriginalMessage().replaceAll("\\s*\\(?(start marker )?at \\[Source.*", "")
+              : io.resttf.util.ErrorText.reason(e)) + ")");
+    }
+    if (metadata == null || !FORMAT.equals(metadata.path("format").asText())) {
+      throw new io.resttf.tensor.BadInputException(meta + ": not rest-tf export metadata");
+    }
+    return metadata;
+  }
+
   /** Test hook: runs after the SavedModel is complete in its temporary directory, before it is renamed. */
   static volatile Consumer<Path> afterStaging;
 
