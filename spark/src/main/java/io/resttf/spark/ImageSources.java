@@ -76,7 +76,23 @@ public final class ImageSources {
     check(dir);
     Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
         .option("pathGlobFilter", IMAGE_GLOB).load(dir);
-    return files.select(functions.col(PATH), functions.col(CONTENT));
+    return imagePartitions(files.select(functions.col(PATH), functions.col(CONTENT)), files.inputFiles().length);
+  }
+
+  /** Most images in one partition of a folder input (a task's worth of work, and of progress). */
+  public static final int MAX_IMAGES_PER_PARTITION = 4096;
+
+  /**
+   * Spark packs small files into partitions as if each cost 4 MB to open: 10,000 Fashion-MNIST PNGs become
+   * 313 tasks of 32 images, and at that size the per-task cost halves the throughput (measured: 505 vs 790
+   * images/s on local[2]). Images are better cut into a few partitions per core (4 × the default parallelism),
+   * of at most {@link #MAX_IMAGES_PER_PARTITION} images; without a shuffle (coalesce).
+   */
+  static Dataset<Row> imagePartitions(Dataset<Row> images, long count) {
+    int parallelism = images.sparkSession().sparkContext().defaultParallelism();
+    long target = Math.max(4L * parallelism, (count + MAX_IMAGES_PER_PARTITION - 1) / MAX_IMAGES_PER_PARTITION);
+    int now = images.rdd().getNumPartitions();
+    return now > target ? images.coalesce((int) target) : images;
   }
 
   /** A table's image rows: {@code pathColumn} (any type, as a string) and {@code bytesColumn} (binary). */

@@ -109,6 +109,14 @@ class RestTfSparkTest {
   }
 
   @Test
+  void tensorFlowThreadsFollowTheExecutorsCores() {
+    assertEquals(2, RestTfSpark.threads(spark, SparkOptions.defaults()), "local[2]: two cores per executor");
+    assertEquals(3, RestTfSpark.threads(spark, SparkOptions.defaults().withThreads(3)));
+    assertEquals("threads 2000: must be 0 (the executor's cores) .. 1024",
+        assertThrows(BadInputException.class, () -> SparkOptions.defaults().withThreads(2000)).getMessage());
+  }
+
+  @Test
   void topKIsTheOption() {
     Dataset<Row> images = ImageSources.read(spark, SparkTestData.DEMO_IMAGES.toString());
     List<Row> rows = RestTfSpark.classify(images, SparkTestData.classifier().toString(), SparkOptions.defaults().withTopK(2)).collectAsList();

@@ -49,6 +49,16 @@ class SparkJobMainTest {
     }
   }
 
+  /** The command line's own local-cluster set-up: executors on its class path, under Spark's standalone worker. */
+  @Test
+  void classifyOnExecutorJvms(@TempDir Path tmp) {
+    Run r = run("spark-classify", "--model", SparkTestData.classifier().toString(), "--input", SparkTestData.DEMO_IMAGES.toString(),
+        "--output", tmp.resolve("o").toString(), "--master", "local-cluster[2,1,1024]", "--partitions", "4");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().startsWith("spark-classify: classified 40 images (0 with an error)"), r.out());
+    assertTrue(r.out().contains("on local-cluster[2,1,1024]"), r.out());
+  }
+
   @Test
   void embedAndSegmentRunToo(@TempDir Path tmp) throws Exception {
     Run e = run("spark-embed", "--model", SparkTestData.classifier().toString(), "--input", SparkTestData.DEMO_IMAGES.toString(),
