@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code rest-tf data}: datasets. */
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Datasets for training and evaluation.",
-    subcommands = {DataCommand.SynthScenes.class, DataCommand.ToTfRecord.class, DataCommand.Inspect.class})
+    subcommands = {DataCommand.SynthScenes.class, DataCommand.FashionMnistFolder.class, DataCommand.ToTfRecord.class, DataCommand.Inspect.class})
 final class DataCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -56,6 +56,60 @@ final class DataCommand implements Callable<Integer> {
       spec.commandLine().getOut().println("wrote " + out + ": " + train + " train and " + val + " val scenes of " + size + "x" + size
           + ", " + SyntheticScenes.CLASSES + " classes (" + out.resolve("classes.txt") + ")");
       return Main.OK;
+    }
+  }
+
+  @Command(name = "fashion-mnist", mixinStandardHelpOptions = true,
+      description = {
+        "Writes Debian's Fashion-MNIST (dataset-fashion-mnist) as an image folder of 28x28 grayscale PNGs, one folder per",
+        "class named INDEX-LABEL (so the folder order is the class order): DIR/0-T-shirt_top/test_00000.png ...,",
+        "written atomically. Input for classify, train --data DIR, data to-tfrecord and the spark-* verbs."
+      })
+  static final class FashionMnistFolder implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "the image folder (must not exist unless --force)")
+    Path out;
+
+    @Option(names = "--split", paramLabel = "SPLIT", defaultValue = "test", description = "test (10,000 images) or train (60,000) (default ${DEFAULT-VALUE})")
+    String split;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "only the first N images (default 0: all)")
+    int limit;
+
+    @Option(names = "--force", description = "replace an existing DIR (only once the new one is complete)")
+    boolean force;
+
+    @Override
+    public Integer call() {
+      io.resttf.training.data.FashionMnist.Split s = switch (split) {
+        case "test" -> io.resttf.training.data.FashionMnist.Split.TEST;
+        case "train" -> io.resttf.training.data.FashionMnist.Split.TRAIN;
+        default -> throw new BadInputException("--split " + split + ": expected test or train");
+      };
+      if (limit < 0) throw new BadInputException("--limit " + limit + ": must be 0 (all) or positive");
+      if (!io.resttf.training.data.FashionMnist.installed()) {
+        throw new BadInputException(io.resttf.training.data.FashionMnist.DEBIAN_DIR + ": Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+      }
+      io.resttf.training.data.FashionMnist data = io.resttf.training.data.FashionMnist.load(s);
+      int n = limit == 0 ? data.count() : Math.min(limit, data.count());
+      java.util.List<String> labels = DemoModel.labels(DemoModel.configJson());
+      io.resttf.util.AtomicFiles.writeDirectory(out, force, tmp -> {
+        for (int c = 0; c < labels.size(); c++) java.nio.file.Files.createDirectories(tmp.resolve(classFolder(c, labels.get(c))));
+        for (int i = 0; i < n; i++) {
+          java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+          img.getRaster().setDataElements(0, 0, 28, 28, data.image(i));
+          int c = data.label(i);
+          Path file = tmp.resolve(classFolder(c, labels.get(c))).resolve(String.format(java.util.Locale.ROOT, "%s_%05d.png", split, i));
+          if (!javax.imageio.ImageIO.write(img, "png", file.toFile())) throw new java.io.IOException("no PNG writer");
+        }
+      });
+      spec.commandLine().getOut().printf(java.util.Locale.ROOT, "wrote %s: %,d Fashion-MNIST %s images in %d class folders%n", out, n, split, labels.size());
+      return Main.OK;
+    }
+
+    static String classFolder(int index, String label) {
+      return index + "-" + label.replaceAll("[^A-Za-z0-9-]", "_");
     }
   }
 

@@ -460,9 +460,9 @@ final class CaseGenerator {
       case "bench-peak" -> List.of("--size", "--iters", "--threads");
       case "bench-train" -> List.of("--batch", "--size", "--steps", "--warmup", "--drop-path", "--seed");
       case "bench-io" -> List.of("--repeats", "--warmup", "--seed", "--variant");
-      case "classify" -> List.of("--top-k", "--batch", "--max-pixels", "--precision");
+      case "classify" -> List.of("--top-k", "--batch", "--max-pixels", "--precision", "--batch-from");
       case "eval" -> List.of("--limit", "--batch", "--split", "--max-pixels", "--precision");
-      case "export" -> List.of("--version", "--image-size", "--max-pixels", "--name");
+      case "export" -> List.of("--version", "--image-size", "--max-pixels", "--name", "--version-policy", "--version-label");
       case "bench-soak" -> List.of("--calls", "--samples");
       case "bench-serve" -> List.of("--clients", "--seconds", "--max-batch", "--max-wait-ms");
       case "demo" -> List.of("--limit", "--batch");
@@ -488,6 +488,10 @@ final class CaseGenerator {
       case "--input" -> pick("pixel_values", "=x.npy", "nope=" + seeds.nhwc(), "pixel_values=", "pixel_values=/no/such.npy",
           "image_bytes=" + seeds.nhwc(), "pixel_values=" + seeds.folder());
       case "--recipe" -> pick("papper", "", "fashion-mnist");
+      case "--batch-from" -> pick("tfrecord:", "tfrecord:/no/such-*.tfrecord", "tfrecords:" + seeds.folder(), "", "tfrecord:" + seeds.folder(),
+          "tfrecord:" + seeds.image("png"));
+      case "--version-policy" -> pick("", "latest:0", "latest:-1", "specific:", "specific:x", "some", "all:2", "latest:99999999999");
+      case "--version-label" -> pick("", "=1", "stable", "stable=", "stable=x", "a b=1", "stable=this=1", "canary=99");
       case "--schedule" -> pick("linear", "", "cos");
       case "--augment" -> pick("rrc", "", "flip,none");
       case "--export" -> pick("first", "", "emaa");
