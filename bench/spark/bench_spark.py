@@ -6,7 +6,8 @@ For each round, in a rotating order, each set-up runs as a fresh process on the 
   1 executor          spark-classify --master local-cluster[1,2,MB]: one executor JVM with 2 cores
   2 executors         spark-classify --master local-cluster[2,1,MB]: two executor JVMs with 1 core each
 and the wall time of the whole command (JVM start, Spark start, model loads, the job, the Parquet commit) is
-recorded, with the job's own figure from spark-classify's summary line (listing, counting, job and commit).
+recorded, with the job's own figure from spark-classify's summary line (the write: the job, reading back the
+counts and the commit, after Spark's start and the input's listing and counting).
 That the labels are the same is the tests' business (SparkCommandsTest, RestTfSparkTest, LocalClusterTest).
 
     ci/bench-spark [--rounds 2] [--batch 64] [--json bench/results/spark-fashion10k.json]
