@@ -72,6 +72,16 @@ final class TrainOptionsMixin {
   void augment(String v) { given.augment = v; }
   @Option(names = "--rrc-min-scale", order = 34, paramLabel = "F", description = "smallest random-resized-crop area (default 0.08)")
   void rrcMinScale(Double v) { given.rrcMinScale = v; }
+  @Option(names = "--mixup", order = 34, paramLabel = "ALPHA", description = "Mixup's Beta(alpha, alpha), timm's batch mode (default 0: off; official 0.8)")
+  void mixup(Double v) { given.mixup = v; }
+  @Option(names = "--cutmix", order = 34, paramLabel = "ALPHA", description = "CutMix's Beta(alpha, alpha) (default 0: off; official 1.0)")
+  void cutmix(Double v) { given.cutmix = v; }
+  @Option(names = "--mixup-prob", order = 34, paramLabel = "P", description = "probability that a batch is mixed (default 1.0)")
+  void mixupProb(Double v) { given.mixupProb = v; }
+  @Option(names = "--mixup-switch-prob", order = 34, paramLabel = "P", description = "CutMix rather than Mixup when both are on (default 0.5)")
+  void mixupSwitchProb(Double v) { given.mixupSwitchProb = v; }
+  @Option(names = "--reprob", order = 34, paramLabel = "P", description = "random erasing per image, pixel mode (default 0: off; official 0.25)")
+  void reprob(Double v) { given.reprob = v; }
   @Option(names = "--export", order = 35, paramLabel = "auto|best|last|ema", description = "weights of the final SavedModel")
   void export(String v) { given.export = v; }
   @Option(names = "--checkpoint-every", order = 36, paramLabel = "N",

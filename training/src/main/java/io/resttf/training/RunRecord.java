@@ -53,12 +53,21 @@ record RunRecord(RestConfig config, TrainOptions options, DataSpec data, String 
         RunDirectory.jsonStrings(n.path("frozen_keys")), RunDirectory.jsonStrings(n.path("java_gradients")));
   }
 
-  /** Options of a run recorded before step checkpoints existed: it had none (epoch checkpoints only, as now by default). */
+  /**
+   * Options of a run recorded before step checkpoints existed: it had none (epoch checkpoints only, as now by default);
+   * likewise for the strong augmentations.
+   */
   private static JsonNode withCheckpointDefaults(JsonNode options) {
     if (!(options instanceof ObjectNode o)) return options;
     ObjectNode c = o.deepCopy();
     if (!c.has("checkpoint_every")) c.put("checkpoint_every", TrainOptions.DEFAULT_CHECKPOINT_EVERY);
     if (!c.has("keep_checkpoints")) c.put("keep_checkpoints", TrainOptions.DEFAULT_KEEP_CHECKPOINTS);
+    // runs recorded before Mixup / CutMix / random erasing existed had them off
+    TrainOptions off = new TrainOptions();
+    TrainOptions.strongAugmentationOff(off);
+    off.toJsonNode().fields().forEachRemaining(e -> {
+      if (!c.has(e.getKey())) c.set(e.getKey(), e.getValue());
+    });
     return c;
   }
 

@@ -1,5 +1,7 @@
 package io.resttf.training;
 
+import io.resttf.training.augment.Mixup;
+import io.resttf.training.augment.RandomErasing;
 import io.resttf.model.RestConfig;
 import io.resttf.model.RestNetwork;
 import io.resttf.training.data.Dataset;
@@ -31,7 +33,12 @@ final class StepInputs {
     this.pipe = data.pipeline();
     this.dropPath = dropPath;
     this.dropPathRates = RestNetwork.dropPathRates(config, dropPath);
+    this.mixup = new Mixup(options.mixup, options.cutmix, options.mixupProb, options.mixupSwitchProb);
+    this.erasing = new RandomErasing(options.reprob);
   }
+
+  private final Mixup mixup;
+  private final RandomErasing erasing;
 
   /** The drop-path rate in use: the options', else the config's. */
   static double dropPath(TrainOptions o, RestConfig c) {
@@ -61,6 +68,11 @@ final class StepInputs {
           io.resttf.training.data.Image img = train.image(idx);
           SplittableRandom rng = Seeds.rng(options.seed, Seeds.Stream.AUGMENT, epoch, (long) j * b + p);
           pipe.train(img, rng, rrc, options.rrcMinScale, flip, px, n * sample);
+          if (erasing.enabled()) {
+            // its own stream: runs without erasing draw what they always drew
+            erasing.apply(px, n * sample, pipe.inputSize(), pipe.inputSize(), config.inChans(),
+                Seeds.rng(options.seed, Seeds.Stream.ERASE, epoch, (long) j * b + p));
+          }
           labels[n++] = train.label(idx);
         } catch (Dataset.DecodeException ex) {
           errors.add(ex.getMessage());
@@ -78,7 +90,14 @@ final class StepInputs {
     int n = b.n(), k = config.numClasses(), side = pipe.inputSize(), c = config.inChans();
     float[] px = b.decodedPixels(pipe.sampleSize());
     int[] labels = b.decodedLabels();
-    return new TrainingGraph.Batch(new long[] {n, side, side, c}, px, labels, smoothedTargets(labels, k),
+    float[] targets;
+    if (options.mixing()) {
+      Mixup.Applied m = mixup.apply(px, n, side, side, c, Seeds.rng(options.seed, Seeds.Stream.MIXUP, epoch, step));
+      targets = Mixup.targets(labels, n, k, options.labelSmoothing, m.lambda());
+    } else {
+      targets = smoothedTargets(labels, k);
+    }
+    return new TrainingGraph.Batch(new long[] {n, side, side, c}, px, labels, targets,
         dropPathMasks(n, epoch, step), dropoutSeed(epoch, step));
   }
 

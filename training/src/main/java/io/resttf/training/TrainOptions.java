@@ -72,6 +72,16 @@ public final class TrainOptions {
   @JsonProperty("augment") public String augment;
   /** Smallest area fraction of a random resized crop (torchvision: 0.08). */
   @JsonProperty("rrc_min_scale") public Double rrcMinScale;
+  /** Mixup's Beta(α, α) (timm / official {@code --mixup}; 0 = off). */
+  @JsonProperty("mixup") public Double mixup;
+  /** CutMix's Beta(α, α) ({@code --cutmix}; 0 = off). */
+  @JsonProperty("cutmix") public Double cutmix;
+  /** Probability that a batch is mixed at all ({@code --mixup-prob}). */
+  @JsonProperty("mixup_prob") public Double mixupProb;
+  /** Probability of CutMix rather than Mixup when both are on ({@code --mixup-switch-prob}). */
+  @JsonProperty("mixup_switch_prob") public Double mixupSwitchProb;
+  /** Random erasing probability per image, pixel mode ({@code --reprob}; 0 = off). */
+  @JsonProperty("reprob") public Double reprob;
   @JsonProperty("export") public String export;
   /**
    * A step checkpoint every this many optimisation steps (0 = none: only the epoch checkpoint, written at
@@ -111,6 +121,7 @@ public final class TrainOptions {
     o.freshHead = false;
     o.seed = 0L;
     o.rrcMinScale = 0.08;
+    strongAugmentationOff(o);
     o.export = EXPORT_AUTO;
     o.checkpointEvery = DEFAULT_CHECKPOINT_EVERY;
     o.keepCheckpoints = DEFAULT_KEEP_CHECKPOINTS;
@@ -139,6 +150,23 @@ public final class TrainOptions {
       default -> throw new BadInputException("unknown recipe \"" + recipe + "\"; known: paper, fashion");
     }
     return o;
+  }
+
+  /**
+   * Mixup, CutMix and random erasing off, with the official probabilities ready for when an alpha or
+   * {@code reprob} is given (1.0 and 0.5). Also what runs recorded before these options existed had.
+   */
+  static void strongAugmentationOff(TrainOptions o) {
+    o.mixup = 0.0;
+    o.cutmix = 0.0;
+    o.mixupProb = 1.0;
+    o.mixupSwitchProb = 0.5;
+    o.reprob = 0.0;
+  }
+
+  /** Whether batches are mixed (then the loss takes soft targets, smoothing or not). */
+  public boolean mixing() {
+    return mixupProb > 0 && (mixup > 0 || cutmix > 0);
   }
 
   /** A copy with every non-null field of {@code given} replacing this one's. */
@@ -180,6 +208,11 @@ public final class TrainOptions {
       throw new BadInputException("--dropout and --attn-dropout must be in [0, 1)");
     }
     if (!(emaDecay > 0 && emaDecay < 1)) throw new BadInputException("--ema-decay must be in (0, 1), got " + emaDecay);
+    range("mixup", mixup, 0, 100);
+    range("cutmix", cutmix, 0, 100);
+    range("mixup-prob", mixupProb, 0, 1);
+    range("mixup-switch-prob", mixupSwitchProb, 0, 1);
+    range("reprob", reprob, 0, 1);
     if (!(rrcMinScale > 0 && rrcMinScale <= 1)) throw new BadInputException("--rrc-min-scale must be in (0, 1], got " + rrcMinScale);
     if (!(pctStart > 0 && pctStart < 1)) throw new BadInputException("--pct-start must be in (0, 1), got " + pctStart);
     if (!(divFactor > 0) || !(finalDivFactor > 0)) throw new BadInputException("--div-factor and --final-div-factor must be > 0");

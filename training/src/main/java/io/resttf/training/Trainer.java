@@ -196,7 +196,7 @@ public final class Trainer implements AutoCloseable {
 
   static TrainingGraph.Spec spec(RestConfig cfg, TrainOptions o) {
     return TrainingGraph.Spec.of(cfg).withDropPath(StepInputs.dropPath(o, cfg)).withDropout(o.dropout, o.attnDropout)
-        .withSoftTargets(o.labelSmoothing > 0).withFrozenGroups(o.freeze)
+        .withSoftTargets(o.labelSmoothing > 0 || o.mixing()).withFrozenGroups(o.freeze)
         .withOptimizer(o.weightDecay, o.decayAll, o.beta2, o.eps, o.clipNorm).withEma(o.ema, o.emaDecay);
   }
 

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A run stopped after k steps (mid-epoch) and resumed in a new trainer ends with bit-identical weights,
  * AdamW slots and EMA to a run of the same length that was never stopped (CPU, tiny model, data slice,
- * with drop path, dropout, label smoothing, batch flips, one-cycle momentum and EMA all active).
+ * with drop path, dropout, label smoothing, batch flips, Mixup / CutMix, random erasing, one-cycle momentum and EMA
+ * all active).
  */
 class ResumeTest {
   static RestConfig micro() {
@@ -31,6 +32,9 @@ class ResumeTest {
     given.ema = true;
     given.emaDecay = 0.9;
     given.dropout = 0.1;
+    given.mixup = 0.8;
+    given.cutmix = 1.0;
+    given.reprob = 0.25;
     given.seed = 5L;
     return o.overriddenBy(given);
   }
