@@ -72,6 +72,8 @@ final class TrainOptionsMixin {
   void augment(String v) { given.augment = v; }
   @Option(names = "--rrc-min-scale", order = 34, paramLabel = "F", description = "smallest random-resized-crop area (default 0.08)")
   void rrcMinScale(Double v) { given.rrcMinScale = v; }
+  @Option(names = "--aa", order = 34, paramLabel = "SPEC", description = "RandAugment, timm's string (default none; official rand-m9-mstd0.5-inc1)")
+  void aa(String v) { given.aa = v; }
   @Option(names = "--mixup", order = 34, paramLabel = "ALPHA", description = "Mixup's Beta(alpha, alpha), timm's batch mode (default 0: off; official 0.8)")
   void mixup(Double v) { given.mixup = v; }
   @Option(names = "--cutmix", order = 34, paramLabel = "ALPHA", description = "CutMix's Beta(alpha, alpha) (default 0: off; official 1.0)")

@@ -12,7 +12,7 @@ public final class Seeds {
   private Seeds() {}
 
   /** What a stream of random numbers is for (part of the derivation, so streams never coincide). */
-  public enum Stream { INIT, ORDER, AUGMENT, BATCH_FLIP, DROP_PATH, DROPOUT, SPLIT, MIXUP, ERASE }
+  public enum Stream { INIT, ORDER, AUGMENT, BATCH_FLIP, DROP_PATH, DROPOUT, SPLIT, MIXUP, ERASE, RAND_AUGMENT }
 
   /** A generator for {@code stream} at position {@code (a, b)} (e.g. epoch, step) of a run seeded with {@code seed}. */
   public static SplittableRandom rng(long seed, Stream stream, long a, long b) {

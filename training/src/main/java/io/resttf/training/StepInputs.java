@@ -35,7 +35,10 @@ final class StepInputs {
     this.dropPathRates = RestNetwork.dropPathRates(config, dropPath);
     this.mixup = new Mixup(options.mixup, options.cutmix, options.mixupProb, options.mixupSwitchProb);
     this.erasing = new RandomErasing(options.reprob);
+    this.randAugment = options.randAugment(pipe.meanFill());
   }
+
+  private final io.resttf.training.augment.RandAugment randAugment;
 
   private final Mixup mixup;
   private final RandomErasing erasing;
@@ -67,7 +70,8 @@ final class StepInputs {
         try {
           io.resttf.training.data.Image img = train.image(idx);
           SplittableRandom rng = Seeds.rng(options.seed, Seeds.Stream.AUGMENT, epoch, (long) j * b + p);
-          pipe.train(img, rng, rrc, options.rrcMinScale, flip, px, n * sample);
+          pipe.train(img, rng, rrc, options.rrcMinScale, flip, randAugment,
+              Seeds.rng(options.seed, Seeds.Stream.RAND_AUGMENT, epoch, (long) j * b + p), px, n * sample);
           if (erasing.enabled()) {
             // its own stream: runs without erasing draw what they always drew
             erasing.apply(px, n * sample, pipe.inputSize(), pipe.inputSize(), config.inChans(),

@@ -72,6 +72,8 @@ public final class TrainOptions {
   @JsonProperty("augment") public String augment;
   /** Smallest area fraction of a random resized crop (torchvision: 0.08). */
   @JsonProperty("rrc_min_scale") public Double rrcMinScale;
+  /** RandAugment as timm's string ({@code --aa}; official {@code rand-m9-mstd0.5-inc1}), or "none". */
+  @JsonProperty("aa") public String aa;
   /** Mixup's Beta(α, α) (timm / official {@code --mixup}; 0 = off). */
   @JsonProperty("mixup") public Double mixup;
   /** CutMix's Beta(α, α) ({@code --cutmix}; 0 = off). */
@@ -157,11 +159,20 @@ public final class TrainOptions {
    * {@code reprob} is given (1.0 and 0.5). Also what runs recorded before these options existed had.
    */
   static void strongAugmentationOff(TrainOptions o) {
+    o.aa = AA_NONE;
     o.mixup = 0.0;
     o.cutmix = 0.0;
     o.mixupProb = 1.0;
     o.mixupSwitchProb = 0.5;
     o.reprob = 0.0;
+  }
+
+  /** {@link #aa} without RandAugment. */
+  public static final String AA_NONE = "none";
+
+  /** The RandAugment of these options with {@code fill} for the geometric ops, or null ({@code aa} "none"). */
+  public io.resttf.training.augment.RandAugment randAugment(int[] fill) {
+    return AA_NONE.equals(aa) ? null : io.resttf.training.augment.RandAugment.parse(aa, fill);
   }
 
   /** Whether batches are mixed (then the loss takes soft targets, smoothing or not). */
@@ -208,6 +219,7 @@ public final class TrainOptions {
       throw new BadInputException("--dropout and --attn-dropout must be in [0, 1)");
     }
     if (!(emaDecay > 0 && emaDecay < 1)) throw new BadInputException("--ema-decay must be in (0, 1), got " + emaDecay);
+    randAugment(new int[] {0});
     range("mixup", mixup, 0, 100);
     range("cutmix", cutmix, 0, 100);
     range("mixup-prob", mixupProb, 0, 1);

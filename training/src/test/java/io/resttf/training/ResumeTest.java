@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A run stopped after k steps (mid-epoch) and resumed in a new trainer ends with bit-identical weights,
  * AdamW slots and EMA to a run of the same length that was never stopped (CPU, tiny model, data slice,
- * with drop path, dropout, label smoothing, batch flips, Mixup / CutMix, random erasing, one-cycle momentum and EMA
+ * with drop path, dropout, label smoothing, batch flips, RandAugment, Mixup / CutMix, random erasing, one-cycle momentum and EMA
  * all active).
  */
 class ResumeTest {
@@ -32,6 +32,7 @@ class ResumeTest {
     given.ema = true;
     given.emaDecay = 0.9;
     given.dropout = 0.1;
+    given.aa = "rand-m9-mstd0.5-inc1";
     given.mixup = 0.8;
     given.cutmix = 1.0;
     given.reprob = 0.25;

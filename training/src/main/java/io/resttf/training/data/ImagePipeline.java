@@ -75,6 +75,72 @@ public final class ImagePipeline {
     finish(resized, left, top, false, out, offset);
   }
 
+  /**
+   * Training transform with RandAugment (timm's order: crop, flip, RandAugment, then pad / upsample / normalise);
+   * {@code ra} null is {@link #train(Image, SplittableRandom, boolean, double, boolean, float[], int)}. Its draws come
+   * from {@code raRng}, so the crop and flip draw what they draw without it.
+   */
+  public void train(Image img, SplittableRandom rng, boolean rrc, double minScale, boolean flip,
+      io.resttf.training.augment.RandAugment ra, SplittableRandom raRng, float[] out, int offset) {
+    if (ra == null) {
+      train(img, rng, rrc, minScale, flip, out, offset);
+      return;
+    }
+    img = toChannels(img);
+    Image crop;
+    if (rrc) {
+      double[] box = randomResizedCropBox(img.width(), img.height(), minScale, rng);
+      crop = Resample.resize(img, p.size(), p.size(), box[0], box[1], box[0] + box[2], box[1] + box[3]);
+    } else {
+      crop = evalCrop(img);
+    }
+    if (flip && rng.nextDouble() < 0.5) crop = mirrored(crop);
+    finish(ra.apply(crop, raRng, null), 0, 0, false, out, offset);
+  }
+
+  /** The evaluation transform's size × size crop as an image (zero where the crop leaves the resized image). */
+  public Image evalCrop(Image img) {
+    img = toChannels(img);
+    int rw, rh;
+    if (img.width() <= img.height()) {
+      rw = p.resizeSize();
+      rh = (int) ((long) p.resizeSize() * img.height() / img.width());
+    } else {
+      rh = p.resizeSize();
+      rw = (int) ((long) p.resizeSize() * img.width() / img.height());
+    }
+    Image resized = Math.min(img.width(), img.height()) == p.resizeSize() && rw == img.width() && rh == img.height()
+        ? img : Resample.resize(img, rw, rh, 0, 0, img.width(), img.height());
+    int top = (int) Math.rint((rh - p.size()) / 2.0), left = (int) Math.rint((rw - p.size()) / 2.0);
+    int s = p.size(), c = channels;
+    byte[] out = new byte[s * s * c];
+    for (int y = 0; y < s; y++) {
+      for (int x = 0; x < s; x++) {
+        int sy = top + y, sx = left + x;
+        if (sy < 0 || sy >= resized.height() || sx < 0 || sx >= resized.width()) continue;
+        for (int ch = 0; ch < c; ch++) out[(y * s + x) * c + ch] = (byte) resized.at(sy, sx, ch);
+      }
+    }
+    return new Image(s, s, c, out);
+  }
+
+  /** The image mirrored left-right. */
+  public static Image mirrored(Image img) {
+    int w = img.width(), h = img.height(), c = img.channels();
+    byte[] src = img.pixels(), out = new byte[src.length];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) System.arraycopy(src, (y * w + x) * c, out, (y * w + w - 1 - x) * c, c);
+    }
+    return new Image(w, h, c, out);
+  }
+
+  /** timm's RandAugment fill colour: the normalisation mean × 255, rounded, per channel. */
+  public int[] meanFill() {
+    int[] fill = new int[channels];
+    for (int c = 0; c < channels; c++) fill[c] = (int) Math.min(255, Math.round(255 * mean[c]));
+    return fill;
+  }
+
   /** Training transform: {@code rrc} = random resized crop (else the evaluation crop), {@code flip} = random horizontal flip. */
   public void train(Image img, SplittableRandom rng, boolean rrc, double minScale, boolean flip, float[] out, int offset) {
     if (!rrc) {
