@@ -14,6 +14,9 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.ArrayList;
+import java.util.List;
+import java.nio.file.Files;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,10 +40,17 @@ import picocli.CommandLine.Spec;
           + " checkpoint left off (a killed run loses at most N steps with --checkpoint-every N).",
       ""
     },
-    footer = {"", "Recipes: paper = AdamW lr 1.5e-4 x batch/256, weight decay 0.05 (not on biases and norms), linear"
-        + " warm-up then cosine to 1e-6, random resized crop + flip; fashion = the official Fashion-MNIST run (AdamW 2e-3"
-        + " on every parameter, one-cycle, drop path 0.05, flips of whole batches). Both: label smoothing 0.1, clipping"
-        + " at global norm 1.0. Default: fashion for --data fashion-mnist, else paper."})
+    footer = {"", "Recipes (--recipe; every option is printed at the start and written to RUN/recipe.json):",
+        "  paper        the official ImageNet-1K training: AdamW lr 1.5e-4 x batch/256, weight decay 0.05 (not on biases and",
+        "               norms), warm-up 1/6 of the epochs then cosine to 1e-6, EMA 0.9999, random resized crop + flip,",
+        "               RandAugment rand-m9-mstd0.5-inc1, Mixup 0.8 / CutMix 1.0, random erasing 0.25",
+        "  finetune     (default for image data) the same optimiser, warm-up min(5, epochs/10), crop + flip only",
+        "  finetune-384 the official 384x384 fine-tuning: lr 1.5e-5 x batch/256, no warm-up, weight decay 1e-8, no Mixup or",
+        "               CutMix; --size 384 unless given",
+        "  fashion      (default for fashion-mnist) the official Fashion-MNIST run: AdamW 2e-3 on every parameter, one-cycle,",
+        "               drop path 0.05, flips of whole batches",
+        "  FILE.json    a run's recipe.json (every option), or some options over {\"base\": \"PRESET\"}",
+        "All: label smoothing 0.1, clipping at global norm 1.0; options given on the command line win."})
 final class TrainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -131,17 +141,23 @@ final class TrainCommand implements Callable<Integer> {
       if (data == null) throw new BadInputException("--data is required (an image folder or fashion-mnist)");
       if (out == null) throw new BadInputException("--out is required (the run directory, e.g. runs/NAME)");
       TrainOptions given = trainOptions.given();
-      if (given.epochs == null) throw new BadInputException("--epochs is required");
-      if (given.batch == null) throw new BadInputException("--batch is required");
       if (init != null && model != null && model.variant != null) throw new BadInputException("--init and --variant exclude each other");
       if (init == null && model == null) {
         throw new BadInputException("say what to train: --init CHECKPOINT_OR_SAVEDMODEL (fine-tune), --variant NAME or --config FILE (from scratch)");
       }
+      boolean fashion = DataSpec.FASHION_MNIST.equals(data);
+      String r = given.recipe != null ? given.recipe : fashion ? TrainOptions.FASHION : TrainOptions.FINETUNE;
+      Path recipeFile = TrainOptions.PRESETS.contains(r) ? null : Path.of(r);
+      if (recipeFile != null && !Files.isRegularFile(recipeFile)) {
+        throw new BadInputException("--recipe " + r + ": no preset (" + String.join(", ", TrainOptions.PRESETS) + ") and no such file");
+      }
+      TrainOptions options = TrainOptions.recipe(r, given.epochs, given.batch, recipeFile).overriddenBy(given);
+      // 384² fine-tuning trains at 384² (image data; Fashion-MNIST has its own fixed pipeline)
+      if (TrainOptions.FINETUNE_384.equals(r) && size == null && !fashion) size = TrainOptions.FINETUNE_384_SIZE;
       ModelSource source = init != null ? loadInit() : null;
       RestConfig cfg = source != null ? source.config() : model.resolve();
       DataSpec ds = dataSpec(source, cfg.inChans());
-      String r = given.recipe != null ? given.recipe : DataSpec.FASHION_MNIST.equals(ds.kind()) ? TrainOptions.FASHION : TrainOptions.PAPER;
-      TrainOptions options = TrainOptions.recipe(r, given.epochs, given.batch).overriddenBy(given);
+      printRecipe(o, options);
       if (numClasses != null) {
         int dataClasses = ds.open(cfg.inChans(), options.seed).classes().size();
         if (numClasses != dataClasses) {
@@ -169,6 +185,26 @@ final class TrainCommand implements Callable<Integer> {
       o.flush();
       return Main.OK;
     }
+  }
+
+  /** Every option of the run, before it starts: "recipe NAME: key value, key value, ..." wrapped at ~110 columns. */
+  static void printRecipe(PrintWriter o, TrainOptions options) {
+    StringBuilder line = new StringBuilder("recipe " + options.recipe + ":");
+    List<String> items = new ArrayList<>();
+    options.toJsonNode().fields().forEachRemaining(e -> {
+      if (!e.getKey().equals("recipe")) items.add(e.getKey() + " " + (e.getValue().isTextual() ? e.getValue().asText() : e.getValue()));
+    });
+    for (String item : items) {
+      if (line.length() + item.length() > 110) {
+        o.println(line);
+        line = new StringBuilder("  ");
+      } else if (line.length() > 2) {
+        line.append(line.toString().endsWith(":") ? " " : ", ");
+      }
+      line.append(item);
+    }
+    o.println(line);
+    o.flush();
   }
 
   private static int givenConfigInChans(RestConfig c) {

@@ -22,7 +22,7 @@ final class TrainOptionsMixin {
   void epochs(Integer v) { given.epochs = v; }
   @Option(names = "--batch", order = 7, paramLabel = "B", description = "images per step (the last partial batch of an epoch is dropped)")
   void batch(Integer v) { given.batch = v; }
-  @Option(names = "--recipe", order = 10, paramLabel = "paper|fashion", description = "the defaults of every option below (see the end)")
+  @Option(names = "--recipe", order = 10, paramLabel = "paper|finetune|finetune-384|fashion|FILE.json", description = "the defaults of every option below (see the end)")
   void recipe(String v) { given.recipe = v; }
   @Option(names = "--lr", order = 11, paramLabel = "LR", description = "peak learning rate")
   void lr(Double v) { given.lr = v; }

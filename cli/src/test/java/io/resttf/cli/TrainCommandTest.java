@@ -156,6 +156,32 @@ class TrainCommandTest {
     assertTrue(e.out().contains("2 = trouser"), e.out());
   }
 
+  /** --recipe finetune-384: a 224² checkpoint fine-tuned at 384² (no position-embedding interpolation) and exported at 384². */
+  @Test
+  void finetunes384FromA224CheckpointAndExportsAt384() throws Exception {
+    Path data = imageFolder("folder384", 3);
+    Path pth = Fixtures.parity("restv2_tiny-narrow").resolve("weights.pth");
+    Path run = tmp.resolve("ft384");
+    CliRun r = CliRun.of("train", "--init", pth.toString(), "--data", data.toString(), "--recipe", "finetune-384",
+        "--epochs", "1", "--batch", "2", "--val-split", "0.2", "--out", run.toString()).ok();
+    assertTrue(r.out().startsWith("recipe finetune-384: "), r.out());
+    assertTrue(r.out().contains("weight_decay 1.0E-8") && r.out().contains("aa rand-m9-mstd0.5-inc1") && r.out().contains("mixup 0.0"), r.out());
+    JsonNode runJson = JSON.readTree(run.resolve("run.json").toFile());
+    assertEquals(384, runJson.path("data").path("preprocessing").path("size").asInt(), runJson.path("data").toString());
+    JsonNode recipe = JSON.readTree(run.resolve("recipe.json").toFile());
+    assertEquals(runJson.path("options"), recipe, "recipe.json: the run's complete options");
+    JsonNode meta = JSON.readTree(run.resolve("savedmodel/ft384/1/assets/rest_tf.json").toFile());
+    assertEquals(384, meta.path("preprocessing").path("size").asInt(), meta.path("preprocessing").toString());
+    // the recipe file starts another run with the same options; a misspelt key is refused
+    Path again = tmp.resolve("again");
+    Files.writeString(tmp.resolve("bad.json"), "{\"base\": \"paper\", \"epochs\": 1, \"batch\": 2, \"cutmx\": 1.0}");
+    CliRun.of("train", "--init", pth.toString(), "--data", data.toString(), "--recipe", tmp.resolve("bad.json").toString(),
+        "--out", again.toString()).badInput("unknown option \"cutmx\" (did you mean \"cutmix\"?)");
+    CliRun.of("train", "--init", pth.toString(), "--data", data.toString(), "--recipe", "imagenet", "--epochs", "1", "--batch", "2",
+        "--out", again.toString()).badInput("--recipe imagenet", "no preset");
+    assertFalse(Files.exists(again));
+  }
+
   @Test
   void startsFromAnOfficialCheckpointOrAFinishedRunWithFrozenParts() throws Exception {
     Path data = imageFolder("folder2", 6);

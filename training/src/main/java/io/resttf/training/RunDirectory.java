@@ -126,6 +126,15 @@ public final class RunDirectory {
     return metrics;
   }
 
+  /** The run's complete options as {@link TrainOptions#RECIPE_FILE}, which {@code --recipe FILE} takes back. */
+  void writeRecipe(TrainOptions options) {
+    try {
+      AtomicFiles.writeString(dir.resolve(TrainOptions.RECIPE_FILE), TrainOptions.JSON.writeValueAsString(options.toJsonNode()));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(dir.resolve(TrainOptions.RECIPE_FILE) + ": cannot write (" + AtomicFiles.reason(e) + ")", e);
+    }
+  }
+
   // ---------------------------------------------------------------- run.json
 
   /** The run file, checked to be one. */

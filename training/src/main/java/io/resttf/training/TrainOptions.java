@@ -98,10 +98,30 @@ public final class TrainOptions {
 
   public TrainOptions() {}
 
-  /** The papers' recipe (ResT / ResTv2 fine-tuning): AdamW lr 1.5e-4 × batch/256, wd 0.05 (not on biases and norms), cosine with linear warm-up. */
+  /**
+   * The official ImageNet-1K training recipe (TRAINING.md's command with main.py's defaults): AdamW lr 1.5e-4 ×
+   * batch/256, wd 0.05 (not on biases and norms), cosine to 1e-6 after a linear warm-up of 1/6 of the epochs (50 of
+   * 300), clipping at 1.0, label smoothing 0.1, EMA 0.9999, random resized crop + flip, RandAugment
+   * rand-m9-mstd0.5-inc1, Mixup 0.8 / CutMix 1.0 (switch 0.5), random erasing 0.25, drop path the model's.
+   */
   public static final String PAPER = "paper";
+  /**
+   * Fine-tuning on one's own data, the default for image folders: the paper's optimiser and schedule (warm-up
+   * min(5, epochs/10)), random resized crop + flip, no RandAugment, Mixup, CutMix, erasing or EMA.
+   */
+  public static final String FINETUNE = "finetune";
+  /**
+   * TRAINING.md's 384² fine-tuning of a 224² checkpoint: lr 1.5e-5 × batch/256, no warm-up, wd 1e-8, clipping 1.0,
+   * Mixup and CutMix off, RandAugment and erasing as the paper's; the command line trains at 384² unless --size says
+   * otherwise (ResT's positional encoding needs no interpolation).
+   */
+  public static final String FINETUNE_384 = "finetune-384";
   /** The recipe of the official Fashion-MNIST run (fixtures/fashion-restv2-micro/config.json → training_recipe). */
   public static final String FASHION = "fashion";
+  /** The presets, in the order help lists them. */
+  public static final List<String> PRESETS = List.of(PAPER, FINETUNE, FINETUNE_384, FASHION);
+  /** Input side of {@link #FINETUNE_384}. */
+  public static final int FINETUNE_384_SIZE = 384;
 
   /** The defaults of {@code recipe} for a run of {@code epochs} epochs with batches of {@code batch}. */
   public static TrainOptions recipe(String recipe, int epochs, int batch) {
@@ -139,8 +159,30 @@ public final class TrainOptions {
       case PAPER -> {
         o.lr = 1.5e-4 * batch / 256.0;
         o.schedule = COSINE;
+        o.warmupEpochs = epochs / 6.0;
         o.decayAll = false;
         o.augment = RRC_FLIP;
+        o.ema = true;
+        o.aa = io.resttf.training.augment.RandAugment.OFFICIAL;
+        o.mixup = 0.8;
+        o.cutmix = 1.0;
+        o.reprob = 0.25;
+      }
+      case FINETUNE -> {
+        o.lr = 1.5e-4 * batch / 256.0;
+        o.schedule = COSINE;
+        o.decayAll = false;
+        o.augment = RRC_FLIP;
+      }
+      case FINETUNE_384 -> {
+        o.lr = 1.5e-5 * batch / 256.0;
+        o.schedule = COSINE;
+        o.warmupEpochs = 0.0;
+        o.weightDecay = 1e-8;
+        o.decayAll = false;
+        o.augment = RRC_FLIP;
+        o.aa = io.resttf.training.augment.RandAugment.OFFICIAL;
+        o.reprob = 0.25;
       }
       case FASHION -> {
         o.lr = 2e-3;
@@ -149,7 +191,84 @@ public final class TrainOptions {
         o.dropPath = 0.05;
         o.augment = BATCH_FLIP;
       }
-      default -> throw new BadInputException("unknown recipe \"" + recipe + "\"; known: paper, fashion");
+      default -> throw new BadInputException("unknown recipe \"" + recipe + "\"; known: " + String.join(", ", PRESETS)
+          + ", or a JSON file of options (a run's " + RECIPE_FILE + ")");
+    }
+    return o;
+  }
+
+  /** The file a run writes its complete options to, which {@code --recipe FILE} takes back. */
+  public static final String RECIPE_FILE = "recipe.json";
+
+  /**
+   * A preset, or a JSON file of options: every option of a run as its {@link #RECIPE_FILE} lists them, or some of
+   * them over a preset named by {@code "base"}. {@code epochs} and {@code batch} (null: the file's) override the
+   * file's. Unknown keys, wrong types and a missing option are each one clear error naming the file and key.
+   */
+  public static TrainOptions recipe(String recipe, Integer epochs, Integer batch, java.nio.file.Path file) {
+    if (file == null) {
+      if (epochs == null) throw new BadInputException("--epochs is required");
+      if (batch == null) throw new BadInputException("--batch is required");
+      return recipe(recipe, epochs, batch);
+    }
+    JsonNode n;
+    try {
+      n = JSON.readTree(file.toFile());
+    } catch (JsonProcessingException e) {
+      throw new BadInputException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
+    } catch (java.io.IOException e) {
+      throw new BadInputException(file + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")");
+    }
+    if (!(n instanceof ObjectNode given)) throw new BadInputException(file + ": a recipe is a JSON object of options");
+    java.util.Map<String, java.lang.reflect.Field> fields = new java.util.TreeMap<>();
+    for (var f : TrainOptions.class.getFields()) {
+      JsonProperty p = f.getAnnotation(JsonProperty.class);
+      if (p != null) fields.put(p.value(), f);
+    }
+    List<String> keys = new ArrayList<>();
+    given.fieldNames().forEachRemaining(keys::add);
+    for (String k : keys) {
+      if (k.equals("base")) continue;
+      var f = fields.get(k);
+      if (f == null) {
+        String near = fields.keySet().stream()
+            .min(java.util.Comparator.comparingInt(x -> org.apache.commons.text.similarity.LevenshteinDistance.getDefaultInstance().apply(x, k)))
+            .orElse("");
+        throw new BadInputException(file + ": unknown option \"" + k + "\" (did you mean \"" + near + "\"?)");
+      }
+      JsonNode v = given.get(k);
+      Class<?> t = f.getType();
+      boolean ok = v.isNull() || (t == Double.class ? v.isNumber() : t == Integer.class || t == Long.class ? v.canConvertToLong() && v.isIntegralNumber()
+          : t == Boolean.class ? v.isBoolean() : t == String.class ? v.isTextual() : v.isArray());
+      if (!ok) {
+        String want = t == Double.class ? "a number" : t == Integer.class || t == Long.class ? "an integer" : t == Boolean.class ? "true or false"
+            : t == String.class ? "a string" : "a list";
+        throw new BadInputException(file + ": option \"" + k + "\" must be " + want + ", got " + v);
+      }
+    }
+    TrainOptions o;
+    if (given.has("base")) {
+      String base = given.get("base").asText();
+      if (!PRESETS.contains(base)) throw new BadInputException(file + ": base \"" + base + "\" is no preset (" + String.join(", ", PRESETS) + ")");
+      Integer e = epochs != null ? epochs : given.has("epochs") ? given.get("epochs").asInt() : null;
+      Integer b = batch != null ? batch : given.has("batch") ? given.get("batch").asInt() : null;
+      if (e == null || b == null) throw new BadInputException(file + ": give epochs and batch (in the file or as --epochs / --batch)");
+      ObjectNode over = given.deepCopy();
+      over.remove("base");
+      o = recipe(base, e, b).overriddenBy(fromJson(over, file.toString()));
+    } else {
+      // drop_path may be left out: the model config's rate
+      o = fromJson(given, file.toString());
+    }
+    if (epochs != null) o.epochs = epochs;
+    if (batch != null) o.batch = batch;
+    o.recipe = file.getFileName().toString();
+    List<String> missing = new ArrayList<>();
+    ObjectNode have = o.toJsonNode();
+    for (String k : fields.keySet()) if (!have.has(k) && !k.equals("drop_path")) missing.add(k);
+    if (!missing.isEmpty()) {
+      throw new BadInputException(file + ": missing " + String.join(", ", missing) + " (list every option, as a run's " + RECIPE_FILE
+          + " does, or start from a preset with \"base\")");
     }
     return o;
   }

@@ -161,6 +161,7 @@ public final class Trainer implements AutoCloseable {
       run.writeRunFile(new RunRecord(cfg, options, dataSpec, data.layout(), data.classes(), data.train().size(),
           data.val() == null ? 0 : data.val().size(), t.stepsPerEpoch, t.dropPath, RunRecord.init(init, report, newHead, options.seed),
           graph.frozenKeys().stream().sorted().toList(), graph.gradientReport().registeredInJava()).toJson());
+      run.writeRecipe(options);
       t.writeCheckpoint(false, null);
       return t;
     });

@@ -58,7 +58,8 @@ class LrScheduleTest {
   void recipesPickTheirSchedules() {
     TrainOptions paper = TrainOptions.recipe(TrainOptions.PAPER, 30, 512).validate();
     assertEquals(1.5e-4 * 512 / 256, paper.lr, 1e-15, "linear scaling rule of the papers");
-    assertEquals(3.0, paper.warmupEpochs, 0.0);
+    assertEquals(5.0, paper.warmupEpochs, 0.0, "the official 50 warm-up epochs of 300, in proportion");
+    assertEquals(3.0, TrainOptions.recipe(TrainOptions.FINETUNE, 30, 512).warmupEpochs, 0.0);
     assertEquals(0.0, paper.schedule(10).lr(0), 0.0);
     TrainOptions fashion = TrainOptions.recipe(TrainOptions.FASHION, 4, 128).validate();
     assertEquals(2e-3 / 25, fashion.schedule(468).lr(0), 1e-18);
