@@ -165,6 +165,11 @@ final class TrainCommand implements Callable<Integer> {
         }
       }
       trainer = Trainer.start(out, cfg, source, ds, options, settings);
+      if (options.layerDecay != 1.0) {
+        o.println("layer-wise lr decay " + options.layerDecay + " (parameter groups): "
+            + String.join(", ", trainer.parameterGroups().stream().map(Object::toString).toList()));
+        o.flush();
+      }
     }
     try (Trainer t = trainer) {
       Trainer.Result result = TrainInterrupts.withCtrlC(t::requestStop,

@@ -84,6 +84,8 @@ final class TrainOptionsMixin {
   void mixupSwitchProb(Double v) { given.mixupSwitchProb = v; }
   @Option(names = "--reprob", order = 34, paramLabel = "P", description = "random erasing per image, pixel mode (default 0: off; official 0.25)")
   void reprob(Double v) { given.reprob = v; }
+  @Option(names = "--layer-decay", order = 34, paramLabel = "D", description = "layer-wise lr decay: lr x D^(L - layer), official layer ids (default 1: off)")
+  void layerDecay(Double v) { given.layerDecay = v; }
   @Option(names = "--export", order = 35, paramLabel = "auto|best|last|ema", description = "weights of the final SavedModel")
   void export(String v) { given.export = v; }
   @Option(names = "--checkpoint-every", order = 36, paramLabel = "N",

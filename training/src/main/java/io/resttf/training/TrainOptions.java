@@ -84,6 +84,8 @@ public final class TrainOptions {
   @JsonProperty("mixup_switch_prob") public Double mixupSwitchProb;
   /** Random erasing probability per image, pixel mode ({@code --reprob}; 0 = off). */
   @JsonProperty("reprob") public Double reprob;
+  /** Layer-wise learning-rate decay (official {@code --layer_decay}; 1 = off). */
+  @JsonProperty("layer_decay") public Double layerDecay;
   @JsonProperty("export") public String export;
   /**
    * A step checkpoint every this many optimisation steps (0 = none: only the epoch checkpoint, written at
@@ -274,10 +276,11 @@ public final class TrainOptions {
   }
 
   /**
-   * Mixup, CutMix and random erasing off, with the official probabilities ready for when an alpha or
-   * {@code reprob} is given (1.0 and 0.5). Also what runs recorded before these options existed had.
+   * RandAugment, Mixup, CutMix, random erasing and layer decay off, with the official probabilities ready for when an
+   * alpha or {@code reprob} is given (1.0 and 0.5). Also what runs recorded before these options existed had.
    */
   static void strongAugmentationOff(TrainOptions o) {
+    o.layerDecay = 1.0;
     o.aa = AA_NONE;
     o.mixup = 0.0;
     o.cutmix = 0.0;
@@ -344,6 +347,7 @@ public final class TrainOptions {
     range("mixup-prob", mixupProb, 0, 1);
     range("mixup-switch-prob", mixupSwitchProb, 0, 1);
     range("reprob", reprob, 0, 1);
+    if (!(layerDecay > 0 && layerDecay <= 10)) throw new BadInputException("--layer-decay must be in (0, 10], got " + layerDecay);
     if (!(rrcMinScale > 0 && rrcMinScale <= 1)) throw new BadInputException("--rrc-min-scale must be in (0, 1], got " + rrcMinScale);
     if (!(pctStart > 0 && pctStart < 1)) throw new BadInputException("--pct-start must be in (0, 1), got " + pctStart);
     if (!(divFactor > 0) || !(finalDivFactor > 0)) throw new BadInputException("--div-factor and --final-div-factor must be > 0");

@@ -167,6 +167,11 @@ public final class Trainer implements AutoCloseable {
     });
   }
 
+  /** The trained parameters' groups by layer-wise lr decay (one group, scale 1, when it is off). */
+  public List<LayerDecay.Group> parameterGroups() {
+    return LayerDecay.groups(graph.trainableKeys(), config.depths(), options.layerDecay);
+  }
+
   /** Builds the run's graph and sets the trainer up on it; the graph is closed if that fails. */
   private static Trainer withGraph(RestConfig cfg, TrainOptions options, Settings settings, Function<TrainingGraph, Trainer> setUp) {
     TrainingGraph graph = TrainingGraph.build(spec(cfg, options), settings.session());
@@ -197,7 +202,7 @@ public final class Trainer implements AutoCloseable {
 
   static TrainingGraph.Spec spec(RestConfig cfg, TrainOptions o) {
     return TrainingGraph.Spec.of(cfg).withDropPath(StepInputs.dropPath(o, cfg)).withDropout(o.dropout, o.attnDropout)
-        .withSoftTargets(o.labelSmoothing > 0 || o.mixing()).withFrozenGroups(o.freeze)
+        .withSoftTargets(o.labelSmoothing > 0 || o.mixing()).withLayerDecay(o.layerDecay).withFrozenGroups(o.freeze)
         .withOptimizer(o.weightDecay, o.decayAll, o.beta2, o.eps, o.clipNorm).withEma(o.ema, o.emaDecay);
   }
 

@@ -86,35 +86,36 @@ public final class TrainingGraph implements AutoCloseable {
    * @param clipNorm          gradient clipping by global norm; ≤ 0 = none
    * @param ema               keep an EMA of the weights
    * @param emaDecay          its decay
+   * @param layerDecay        layer-wise learning-rate decay (1 = none)
    */
   public record Spec(RestConfig config, boolean batchNormTraining, double dropPathRate, double dropRate,
       double attnDropRate, boolean softTargets, Predicate<String> frozen, double weightDecay, boolean decayAll,
-      double beta2, double eps, double clipNorm, boolean ema, double emaDecay) {
+      double beta2, double eps, double clipNorm, boolean ema, double emaDecay, double layerDecay) {
     private static final Predicate<String> NOTHING_FROZEN = key -> false;
 
     /** Plain training defaults: BN training, no regularisation, soft targets, AdamW (0.9, 0.999, 1e-8). */
     public static Spec of(RestConfig config) {
-      return new Spec(config, true, 0, 0, 0, true, NOTHING_FROZEN, 0.05, false, 0.999, 1e-8, 1.0, false, 0.9999);
+      return new Spec(config, true, 0, 0, 0, true, NOTHING_FROZEN, 0.05, false, 0.999, 1e-8, 1.0, false, 0.9999, 1.0);
     }
 
     public Spec withBatchNormTraining(boolean b) {
       return new Spec(config, b, dropPathRate, dropRate, attnDropRate, softTargets, frozen, weightDecay, decayAll,
-          beta2, eps, clipNorm, ema, emaDecay);
+          beta2, eps, clipNorm, ema, emaDecay, layerDecay);
     }
 
     public Spec withSoftTargets(boolean b) {
       return new Spec(config, batchNormTraining, dropPathRate, dropRate, attnDropRate, b, frozen, weightDecay,
-          decayAll, beta2, eps, clipNorm, ema, emaDecay);
+          decayAll, beta2, eps, clipNorm, ema, emaDecay, layerDecay);
     }
 
     public Spec withDropPath(double rate) {
       return new Spec(config, batchNormTraining, rate, dropRate, attnDropRate, softTargets, frozen, weightDecay,
-          decayAll, beta2, eps, clipNorm, ema, emaDecay);
+          decayAll, beta2, eps, clipNorm, ema, emaDecay, layerDecay);
     }
 
     public Spec withDropout(double rate, double attnRate) {
       return new Spec(config, batchNormTraining, dropPathRate, rate, attnRate, softTargets, frozen, weightDecay,
-          decayAll, beta2, eps, clipNorm, ema, emaDecay);
+          decayAll, beta2, eps, clipNorm, ema, emaDecay, layerDecay);
     }
 
     /** These official keys are not trained. */
@@ -132,17 +133,26 @@ public final class TrainingGraph implements AutoCloseable {
 
     private Spec withFrozen(Predicate<String> test) {
       return new Spec(config, batchNormTraining, dropPathRate, dropRate, attnDropRate, softTargets, test,
-          weightDecay, decayAll, beta2, eps, clipNorm, ema, emaDecay);
+          weightDecay, decayAll, beta2, eps, clipNorm, ema, emaDecay, layerDecay);
     }
 
     public Spec withOptimizer(double wd, boolean all, double b2, double epsilon, double clip) {
       return new Spec(config, batchNormTraining, dropPathRate, dropRate, attnDropRate, softTargets, frozen, wd, all,
-          b2, epsilon, clip, ema, emaDecay);
+          b2, epsilon, clip, ema, emaDecay, layerDecay);
+    }
+
+    /**
+     * Layer-wise learning-rate decay (the official {@code --layer_decay}, after BEiT): each parameter's lr is
+     * scaled by {@code d^(L − layer)} ({@link LayerDecay}); 1 = off.
+     */
+    public Spec withLayerDecay(double d) {
+      return new Spec(config, batchNormTraining, dropPathRate, dropRate, attnDropRate, softTargets, frozen,
+          weightDecay, decayAll, beta2, eps, clipNorm, ema, emaDecay, d);
     }
 
     public Spec withEma(boolean on, double decay) {
       return new Spec(config, batchNormTraining, dropPathRate, dropRate, attnDropRate, softTargets, frozen,
-          weightDecay, decayAll, beta2, eps, clipNorm, on, decay);
+          weightDecay, decayAll, beta2, eps, clipNorm, on, decay, layerDecay);
     }
   }
 
@@ -152,11 +162,14 @@ public final class TrainingGraph implements AutoCloseable {
    * factor 1 − lr · wd.
    */
   public record StepScalars(double lr, double beta1, double beta2, long t, double weightDecay) {
+    /** Fed values: the five above and lr · wd (for parameters whose lr layer decay scales). */
+    static final int SIZE = 6;
+
     float[] toFeed() {
       double bc1 = 1 - Math.pow(beta1, t);
       double bc2 = 1 - Math.pow(beta2, t);
       return new float[] {(float) beta1, (float) (1 - beta1), (float) (lr / bc1), (float) Math.sqrt(bc2),
-          (float) (1 - lr * weightDecay)};
+          (float) (1 - lr * weightDecay), (float) (lr * weightDecay)};
     }
   }
 
@@ -218,11 +231,12 @@ public final class TrainingGraph implements AutoCloseable {
 
       Ops opt = tf.withSubScope("optimizer");
       clip = ClipByGlobalNorm.create(opt, gradients.values(), spec.clipNorm());
-      scalars = in.withName("optimizer_scalars").placeholder(TFloat32.class, Placeholder.shape(Shape.of(5)));
+      scalars = in.withName("optimizer_scalars").placeholder(TFloat32.class, Placeholder.shape(Shape.of(StepScalars.SIZE)));
       AdamW adamW = AdamW.create(opt, scalars, spec.beta2(), spec.eps());
       Map<String, Operand<TFloat32>> newValues = new LinkedHashMap<>();
       for (Params.Param p : trainable) {
-        newValues.put(p.key(), adamW.apply(p.key(), p.variable(), p.tfShape(), clip.clip(gradients.get(p.key())), decays(p)));
+        double lrScale = LayerDecay.scale(p.key(), config.depths(), spec.layerDecay());
+        newValues.put(p.key(), adamW.apply(p.key(), p.variable(), p.tfShape(), clip.clip(gradients.get(p.key())), decays(p), lrScale));
       }
       List<Op> updates = new ArrayList<>(adamW.updates());
       network.bufferUpdates().forEach((key, value) -> { // BatchNorm running statistics

@@ -31,10 +31,23 @@ class AdamWTest {
 
   @Test
   void twoStepsEqualTorchAdamW() {
+    twoStepsEqualTorchAdamW(1.0);
+  }
+
+  /**
+   * With layer decay every parameter group's lr is lr · decay^(L − layer) (the official optimizer's lr_scale, applied
+   * by its scheduler to the group's lr, weight decay included): the same two steps, per-group rates.
+   */
+  @Test
+  void layerDecayScalesEachGroupsLearningRate() {
+    twoStepsEqualTorchAdamW(0.6);
+  }
+
+  private void twoStepsEqualTorchAdamW(double layerDecay) {
     RestConfig cfg = tiny();
     double wd = 0.1, clip = 0.05, beta2 = 0.99, eps = 1e-6;
     TrainingGraph.Spec spec = TrainingGraph.Spec.of(cfg).withBatchNormTraining(false).withSoftTargets(false)
-        .withOptimizer(wd, false, beta2, eps, clip).withFrozen(java.util.Set.of("stem.proj.0.weight"));
+        .withOptimizer(wd, false, beta2, eps, clip).withFrozen(java.util.Set.of("stem.proj.0.weight")).withLayerDecay(layerDecay);
     SplittableRandom rng = new SplittableRandom(3);
     int b = 4;
     float[] x = new float[b * 64 * 64];
@@ -63,13 +76,16 @@ class AdamWTest {
           boolean decays = g.decays(key);
           assertEquals(!key.endsWith(".bias") && !key.contains("norm") && !key.endsWith("pos.pa_conv.bias") && isMatrix(key, cfg), decays, key);
           double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+          double groupLr = lr * LayerDecay.scale(key, cfg.depths(), layerDecay);
+          int layers = cfg.depths().stream().mapToInt(Integer::intValue).sum() + 4;
+          if (layerDecay != 1.0 && key.startsWith("stage1.")) assertEquals(lr * Math.pow(layerDecay, layers - 1), groupLr, 1e-15, key + ": layer 1");
           for (int i = 0; i < gr.length; i++) {
             double gi = gr[i] * coef;
-            if (decays) pk[i] *= 1 - lr * wd; // torch: param.mul_(1 - lr * weight_decay)
+            if (decays) pk[i] *= 1 - groupLr * wd; // torch: param.mul_(1 - lr * weight_decay)
             mk[i] = beta1 * mk[i] + (1 - beta1) * gi;
             vk[i] = beta2 * vk[i] + (1 - beta2) * gi * gi;
             double denom = Math.sqrt(vk[i]) / Math.sqrt(bc2) + eps;
-            pk[i] -= lr / bc1 * mk[i] / denom;
+            pk[i] -= groupLr / bc1 * mk[i] / denom;
           }
         }
         Map<String, double[]> actual = tfWeights(g);
