@@ -9,11 +9,11 @@ import io.resttf.tensor.BadInputException;
 import io.resttf.training.TrainOptions;
 import org.junit.jupiter.api.Test;
 
-/** The Mixup / CutMix / random erasing options: off in both presets, the official names, ranges checked. */
+/** The Mixup / CutMix / random erasing options: off in finetune and fashion, on in paper as the official run, ranges checked. */
 class StrongAugmentationOptionsTest {
   @Test
   void offByDefaultAndOnWithAnAlpha() {
-    for (String recipe : new String[] {TrainOptions.PAPER, TrainOptions.FASHION}) {
+    for (String recipe : new String[] {TrainOptions.FINETUNE, TrainOptions.FASHION}) {
       TrainOptions o = TrainOptions.recipe(recipe, 2, 16).validate();
       assertFalse(o.mixing());
       assertEquals(0.0, o.reprob);
@@ -22,9 +22,15 @@ class StrongAugmentationOptionsTest {
       var json = o.toJsonNode();
       for (String key : new String[] {"mixup", "cutmix", "mixup_prob", "mixup_switch_prob", "reprob"}) assertTrue(json.has(key), key);
     }
+    // The official ImageNet-1K run (TRAINING.md with main.py's defaults).
+    TrainOptions paper = TrainOptions.recipe(TrainOptions.PAPER, 2, 16).validate();
+    assertTrue(paper.mixing());
+    assertEquals(0.8, paper.mixup);
+    assertEquals(1.0, paper.cutmix);
+    assertEquals(0.25, paper.reprob);
     TrainOptions given = new TrainOptions();
     given.cutmix = 1.0;
-    assertTrue(TrainOptions.recipe(TrainOptions.PAPER, 2, 16).overriddenBy(given).validate().mixing());
+    assertTrue(TrainOptions.recipe(TrainOptions.FINETUNE, 2, 16).overriddenBy(given).validate().mixing());
   }
 
   @Test
