@@ -85,19 +85,26 @@ public final class RestSegmenter implements AutoCloseable {
     return segment(bytes, mode, crop, stride, flip);
   }
 
+  /** The test pipeline's output for one image: normalised pixels and the original height and width. */
+  private record Preprocessed(HostTensor pixels, int height, int width) {}
+
   /** Segments one encoded image (JPEG, PNG, GIF or BMP). */
   public Segmentation segment(byte[] image, Mode mode, int crop, int stride, boolean flip) {
-    HostTensor pixels;
-    int h, w;
-    try (TString in = TString.tensorOfBytes(NdArrays.vectorOfObjects(image));
-        Result r = bundle.function(PREPROCESS_IMAGES).call(Map.of(IMAGE_BYTES, in))) {
-      pixels = TfTensors.toHost((TFloat32) r.get(PIXEL_VALUES).orElseThrow());
-      TInt32 sizes = (TInt32) r.get(ORIGINAL_SIZES).orElseThrow();
-      h = sizes.getInt(0, 0);
-      w = sizes.getInt(0, 1);
+    Preprocessed pre;
+    try {
+      // run again if the decode loop reports its cancellation before the image's own error
+      pre = RestClassifier.runAlone(() -> {
+        try (TString in = TString.tensorOfBytes(NdArrays.vectorOfObjects(image));
+            Result r = bundle.function(PREPROCESS_IMAGES).call(Map.of(IMAGE_BYTES, in))) {
+          TInt32 sizes = (TInt32) r.get(ORIGINAL_SIZES).orElseThrow();
+          return new Preprocessed(TfTensors.toHost((TFloat32) r.get(PIXEL_VALUES).orElseThrow()), sizes.getInt(0, 0), sizes.getInt(0, 1));
+        }
+      });
     } catch (RuntimeException e) {
       throw imageError(e);
     }
+    HostTensor pixels = pre.pixels();
+    int h = pre.height(), w = pre.width();
     long[] ps = pixels.shape();
     if (mode == Mode.SLIDE && (ps[1] < crop || ps[2] < crop)) {
       // mmseg would quietly take the whole image as one crop: asking to slide a crop larger than the image
