@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
     versionProvider = Main.Version.class,
     description = "ResT / ResTv2 vision transformers as TensorFlow graphs.",
     subcommands = {SummaryCommand.class, ForwardCommand.class, AnalyzeCommand.class, BenchCommand.class, BenchPeakCommand.class, BenchTrainCommand.class, BenchIoCommand.class, InspectCommand.class,
-        ConvertCommand.class, ExportCommand.class, ClassifyCommand.class, SegmentCommand.class, RunCommand.class, DemoCommand.class, BenchSoakCommand.class, BenchServeCommand.class, TrainCommand.class, EvalCommand.class, DataCommand.class,
+        ConvertCommand.class, ExportCommand.class, ClassifyCommand.class, SegmentCommand.class, RunCommand.class, DemoCommand.class, BenchSoakCommand.class, BenchServeCommand.class, TrainCommand.class, AugmentPreviewCommand.class, EvalCommand.class, DataCommand.class,
         SparkClassifyCommand.class, SparkEmbedCommand.class, SparkSegmentCommand.class, HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 2 bad usage or bad input, 1 other failure.",
         "Set REST_TF_DEBUG=1 to see stack traces."})
