@@ -85,13 +85,9 @@ final class AugmentPreviewCommand implements Callable<Integer> {
     int count = given.batch != null ? given.batch : DEFAULT_COUNT;
     if (count < 1 || count > MAX_COUNT) throw new BadInputException("--batch must be in [1, " + MAX_COUNT + "], got " + count);
     boolean fashion = DataSpec.FASHION_MNIST.equals(data);
-    String r = given.recipe != null ? given.recipe : fashion ? TrainOptions.FASHION : TrainOptions.FINETUNE;
-    Path recipeFile = TrainOptions.PRESETS.contains(r) ? null : Path.of(r);
-    if (recipeFile != null && !Files.isRegularFile(recipeFile)) {
-      throw new BadInputException("--recipe " + r + ": no preset (" + String.join(", ", TrainOptions.PRESETS) + ") and no such file");
-    }
+    String r = TrainCommand.recipeName(given, fashion);
     // the epoch count changes no draw of the first step
-    TrainOptions options = TrainOptions.recipe(r, 1, count, recipeFile).overriddenBy(given);
+    TrainOptions options = TrainOptions.recipe(r, 1, count, TrainCommand.recipeFile(r)).overriddenBy(given);
     options.batch = count;
     options.validate();
     DataSpec ds = dataSpec(TrainOptions.FINETUNE_384.equals(r));

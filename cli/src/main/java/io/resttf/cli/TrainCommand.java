@@ -146,12 +146,8 @@ final class TrainCommand implements Callable<Integer> {
         throw new BadInputException("say what to train: --init CHECKPOINT_OR_SAVEDMODEL (fine-tune), --variant NAME or --config FILE (from scratch)");
       }
       boolean fashion = DataSpec.FASHION_MNIST.equals(data);
-      String r = given.recipe != null ? given.recipe : fashion ? TrainOptions.FASHION : TrainOptions.FINETUNE;
-      Path recipeFile = TrainOptions.PRESETS.contains(r) ? null : Path.of(r);
-      if (recipeFile != null && !Files.isRegularFile(recipeFile)) {
-        throw new BadInputException("--recipe " + r + ": no preset (" + String.join(", ", TrainOptions.PRESETS) + ") and no such file");
-      }
-      TrainOptions options = TrainOptions.recipe(r, given.epochs, given.batch, recipeFile).overriddenBy(given);
+      String r = recipeName(given, fashion);
+      TrainOptions options = TrainOptions.recipe(r, given.epochs, given.batch, recipeFile(r)).overriddenBy(given);
       // 384² fine-tuning trains at 384² (image data; Fashion-MNIST has its own fixed pipeline)
       if (TrainOptions.FINETUNE_384.equals(r) && size == null && !fashion) size = TrainOptions.FINETUNE_384_SIZE;
       ModelSource source = init != null ? loadInit() : null;
@@ -190,6 +186,21 @@ final class TrainCommand implements Callable<Integer> {
       o.flush();
       return Main.OK;
     }
+  }
+
+  /** The recipe asked for: --recipe, else fashion for Fashion-MNIST and finetune for image data. */
+  static String recipeName(TrainOptions given, boolean fashion) {
+    return given.recipe != null ? given.recipe : fashion ? TrainOptions.FASHION : TrainOptions.FINETUNE;
+  }
+
+  /** Null for a preset, else the recipe file, which must exist. */
+  static Path recipeFile(String recipe) {
+    if (TrainOptions.PRESETS.contains(recipe)) return null;
+    Path file = Path.of(recipe);
+    if (!Files.isRegularFile(file)) {
+      throw new BadInputException("--recipe " + recipe + ": no preset (" + String.join(", ", TrainOptions.PRESETS) + ") and no such file");
+    }
+    return file;
   }
 
   /** Every option of the run, before it starts: "recipe NAME: key value, key value, ..." wrapped at ~110 columns. */
