@@ -32,7 +32,10 @@ class SparkCommandsTest {
         "--top", "1").ok();
     assertTrue(r.out().startsWith("spark-classify: classified 40 images (0 with an error)"), r.out());
     assertTrue(r.out().contains("on local[*] -> "), r.out());
-    assertEquals("", r.err().strip(), "nothing on stderr but progress lines, and this run is too short for one");
+    // stderr holds progress lines only (one every 5 s: none on a quiet machine, some on a loaded one)
+    for (String line : r.err().strip().split("\\R")) {
+      assertTrue(line.isEmpty() || line.matches("spark-classify: \\d+ / 40 images \\(\\d+ %\\), [0-9.]+ images/s(, ETA .+)?"), line);
+    }
 
     List<String> files = new ArrayList<>();
     try (Stream<Path> s = Files.list(IMAGES)) {

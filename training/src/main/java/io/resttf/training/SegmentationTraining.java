@@ -83,7 +83,7 @@ public final class SegmentationTraining implements AutoCloseable {
       Output<?>[] dys = graph.addGradients("gradients", new Output<?>[] {loss.asOutput()}, xs, null);
 
       Ops opt = tf.withSubScope("optimizer");
-      scalars = in.withName("optimizer_scalars").placeholder(TFloat32.class, Placeholder.shape(Shape.of(5)));
+      scalars = in.withName("optimizer_scalars").placeholder(TFloat32.class, Placeholder.shape(Shape.of(TrainingGraph.StepScalars.SIZE)));
       AdamW adamW = AdamW.create(opt, scalars, 0.999, 1e-8);
       for (int i = 0; i < xs.length; i++) {
         Params.Param p = trainable.get(i);
