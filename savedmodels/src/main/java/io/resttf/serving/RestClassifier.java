@@ -436,31 +436,7 @@ public final class RestClassifier implements AutoCloseable {
    * execution was cancelled") before the decode error that caused it.
    */
   private static boolean someImageFailed(RuntimeException e, int images) {
-    return e instanceof TFInvalidArgumentException || images > 1 || cancelled(e);
-  }
-
-  /** TF's CANCELLED status: nothing here cancels a run, so it is the echo of another op's failure in the same run. */
-  private static boolean cancelled(RuntimeException e) {
-    return e instanceof TensorFlowException && e.getMessage() != null && e.getMessage().contains("was cancelled");
-  }
-
-  /** Runs before the image's own error is taken to be lost behind the loop's cancellation. */
-  static final int ALONE_ATTEMPTS = 3;
-
-  /**
-   * One image's run. If it fails only with the loop's cancellation, it is run again (which op reports first is
-   * a race) so that the image's own error is what the caller sees; after {@link #ALONE_ATTEMPTS} the
-   * cancellation is thrown as the image's failure, an InvalidArgument.
-   */
-  static <T> T runAlone(Supplier<T> run) {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return run.get();
-      } catch (TensorFlowException e) {
-        if (!cancelled(e)) throw e;
-        if (attempt == ALONE_ATTEMPTS) throw new TFInvalidArgumentException(firstLine(e.getMessage()), e);
-      }
-    }
+    return e instanceof TFInvalidArgumentException || images > 1 || OneImageRun.cancelled(e);
   }
 
   private static List<ImageResult> succeeded(List<ImageInput> images, List<Classification> all) {
@@ -474,7 +450,7 @@ public final class RestClassifier implements AutoCloseable {
     List<ImageResult> out = new ArrayList<>();
     for (ImageInput img : images) {
       try {
-        out.add(new ImageResult(img.name(), runAlone(() -> runClassify(List.of(img))).get(0), null));
+        out.add(new ImageResult(img.name(), OneImageRun.run(() -> runClassify(List.of(img))).get(0), null));
       } catch (TFInvalidArgumentException e) {
         out.add(new ImageResult(img.name(), null, imageError(e)));
       }
@@ -543,7 +519,7 @@ public final class RestClassifier implements AutoCloseable {
       }
     });
     try {
-      return images.size() == 1 ? runAlone(run) : run.get();
+      return images.size() == 1 ? OneImageRun.run(run) : run.get();
     } catch (TFInvalidArgumentException | TensorFlowException e) {
       if (!someImageFailed(e, images.size())) throw e;
       if (images.size() == 1) throw new BadInputException(images.get(0).name() + ": " + imageError(e), e);

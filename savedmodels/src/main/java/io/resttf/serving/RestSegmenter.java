@@ -93,7 +93,7 @@ public final class RestSegmenter implements AutoCloseable {
     Preprocessed pre;
     try {
       // run again if the decode loop reports its cancellation before the image's own error
-      pre = RestClassifier.runAlone(() -> {
+      pre = OneImageRun.run(() -> {
         try (TString in = TString.tensorOfBytes(NdArrays.vectorOfObjects(image));
             Result r = bundle.function(PREPROCESS_IMAGES).call(Map.of(IMAGE_BYTES, in))) {
           TInt32 sizes = (TInt32) r.get(ORIGINAL_SIZES).orElseThrow();

@@ -20,7 +20,7 @@ class RunAloneTest {
   void aCancellationIsRunAgainUntilTheImagesOwnErrorShows() {
     AtomicInteger runs = new AtomicInteger();
     TFInvalidArgumentException own = new TFInvalidArgumentException("Invalid PNG data, size 120\n\t [[{{node preprocess_loop/DecodePng}}]]");
-    TFInvalidArgumentException e = assertThrows(TFInvalidArgumentException.class, () -> RestClassifier.runAlone(() -> {
+    TFInvalidArgumentException e = assertThrows(TFInvalidArgumentException.class, () -> OneImageRun.run(() -> {
       if (runs.incrementAndGet() == 1) throw new TensorFlowException(CANCELLED);
       throw own;
     }));
@@ -32,7 +32,7 @@ class RunAloneTest {
   @Test
   void aRunThatSucceedsAfterACancellationGivesItsResult() {
     AtomicInteger runs = new AtomicInteger();
-    assertEquals("ok", RestClassifier.runAlone(() -> {
+    assertEquals("ok", OneImageRun.run(() -> {
       if (runs.incrementAndGet() == 1) throw new TensorFlowException(CANCELLED);
       return "ok";
     }));
@@ -42,11 +42,11 @@ class RunAloneTest {
   @Test
   void onlyCancellationsBecomeTheImagesFailureAfterTheLastAttempt() {
     AtomicInteger runs = new AtomicInteger();
-    TFInvalidArgumentException e = assertThrows(TFInvalidArgumentException.class, () -> RestClassifier.runAlone(() -> {
+    TFInvalidArgumentException e = assertThrows(TFInvalidArgumentException.class, () -> OneImageRun.run(() -> {
       runs.incrementAndGet();
       throw new TensorFlowException(CANCELLED);
     }));
-    assertEquals(RestClassifier.ALONE_ATTEMPTS, runs.get());
+    assertEquals(OneImageRun.ATTEMPTS, runs.get());
     assertEquals("cannot decode image: Loop execution was cancelled.", RestClassifier.imageError(e));
   }
 
@@ -54,7 +54,7 @@ class RunAloneTest {
   void otherFailuresAreNotRetriedNorBlamedOnTheImage() {
     AtomicInteger runs = new AtomicInteger();
     TensorFlowException other = new TensorFlowException("OOM when allocating tensor");
-    assertSame(other, assertThrows(TensorFlowException.class, () -> RestClassifier.runAlone(() -> {
+    assertSame(other, assertThrows(TensorFlowException.class, () -> OneImageRun.run(() -> {
       runs.incrementAndGet();
       throw other;
     })));
