@@ -33,6 +33,8 @@ final class Nn {
   final RestConfig config;
   /** Null for inference. */
   final RestNetwork.Training training;
+  /** Inference graphs: convolutions as oneDNN Conv2D (default) rather than patches × weights. */
+  private final boolean nativeConv;
   /** Training mode: new values of BatchNorm running statistics, by official key. */
   final Map<String, Operand<TFloat32>> bufferUpdates = new LinkedHashMap<>();
   private int dropoutSites;
@@ -42,7 +44,25 @@ final class Nn {
     this.params = params;
     this.config = config;
     this.training = training;
+    this.nativeConv = training == null && !inferenceConvAsMatMul();
   }
+
+  /**
+   * System property {@value #CONV_PROPERTY} ("true" / "false", default false): inference graphs compute
+   * convolutions as patches × weights, the training form, instead of oneDNN's Conv2D. On the AMD Zen
+   * machine of earlier measurements that form was 2-3x faster for the stem and patch embeddings; on this
+   * Intel one oneDNN's Conv2D is (bench/PROFILE.md). Read when a graph is built; exports keep the form
+   * they were built with.
+   */
+  static boolean inferenceConvAsMatMul() {
+    String v = System.getProperty(CONV_PROPERTY);
+    if (v == null || v.equals("false")) return false;
+    if (v.equals("true")) return true;
+    throw new io.resttf.tensor.BadInputException(
+        "system property " + CONV_PROPERTY + " must be true or false, not '" + v + "'");
+  }
+
+  static final String CONV_PROPERTY = "resttf.inferenceConvAsMatMul";
 
   // ---- shapes ----
 
@@ -110,19 +130,57 @@ final class Nn {
   }
 
   /**
-   * nn.Conv2d(in, out, k, stride, padding=p, bias), as patches × weights ({@link #convAsMatMul}) in
-   * inference and training alike. Two reasons: the gradient TensorFlow builds for Conv2D,
-   * Conv2DBackpropInput, runs a oneDNN kernel that is wrong on AVX-512 for some shapes (README,
-   * "TensorFlow traps"); and for these convolutions (3×3 stride 2 on small maps, 3 input channels in the
-   * stem) oneDNN's Conv2D reached 40–60 GFLOP/s where one large MatMul + BiasAdd runs near the CPU's peak
-   * (restv2_tiny: 5 of its 6 convolutions 2–3× faster, the whole model ~10 % at batch 1 and 16).
+   * nn.Conv2d(in, out, k, stride, padding=p, bias). Training graphs compute it as patches × weights
+   * ({@link #convAsMatMul}): the gradient TensorFlow builds for Conv2D, Conv2DBackpropInput, runs a oneDNN
+   * kernel that is wrong on AVX-512 for some shapes (README, "TensorFlow traps"). Inference graphs use
+   * oneDNN's Conv2D (SAME where it equals PyTorch's padding, else Pad + VALID): on this Intel AVX-512 machine
+   * it runs these convolutions at 230-270 GFLOP/s, where the patch Gather alone cost as much as the MatMul
+   * after it (rest_lite at batch 1: 37 → 34 ms). See {@link #inferenceConvAsMatMul} for the other form.
    */
   Operand<TFloat32> conv(Operand<TFloat32> x, String prefix, int in, int out, int k, int stride, int p, boolean bias) {
     ParamSpec spec = ParamSpec.conv(prefix + ".weight", out, in, k, k);
     Operand<TFloat32> w = params.add(spec);
     Operand<TFloat32> b = bias ? params.add(ParamSpec.bias(prefix + ".bias", spec, out)) : null;
     if (k == 1 && stride == 1 && p == 0) return pointwise(tf.withSubScope(prefix), x, w, b, in, out);
+    if (nativeConv) {
+      Ops s = tf.withSubScope(prefix);
+      Operand<TFloat32> y = samePadding(k, stride, p)
+          ? s.nn.conv2d(x, w, List.of(1L, (long) stride, (long) stride, 1L), "SAME")
+          : s.nn.conv2d(pad(x, p), w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
+      return b == null ? y : s.nn.biasAdd(y, b);
+    }
     return convAsMatMul(tf.withSubScope(prefix), pad(x, p), w, b, in, out, k, stride);
+  }
+
+  /**
+   * nn.Conv2d then nn.BatchNorm2d. Inference graphs write it as Conv2D → FusedBatchNormV3 (inference
+   * mode, the conv's bias taken into the mean), the pattern grappler's remapper folds into one fused
+   * convolution (with a following ReLU): one oneDNN op instead of the convolution and four element-wise
+   * passes over the map. (Folding the statistics into the weights in the graph instead costs a broadcast
+   * multiply of every weight per run: 1.1 ms for patch_embed_4.)
+   */
+  Operand<TFloat32> convBatchNorm(Operand<TFloat32> x, String convPrefix, String normPrefix, int in, int out, int k,
+      int stride, int p, boolean bias) {
+    if (!nativeConv) {
+      return batchNorm(conv(x, convPrefix, in, out, k, stride, p, bias), normPrefix, out);
+    }
+    ParamSpec spec = ParamSpec.conv(convPrefix + ".weight", out, in, k, k);
+    Operand<TFloat32> w = params.add(spec);
+    Operand<TFloat32> b = bias ? params.add(ParamSpec.bias(convPrefix + ".bias", spec, out)) : null;
+    Operand<TFloat32> gamma = params.add(ParamSpec.vector(normPrefix + ".weight", ParamKind.NORM_WEIGHT, out));
+    Operand<TFloat32> beta = params.add(ParamSpec.vector(normPrefix + ".bias", ParamKind.NORM_BIAS, out));
+    Operand<TFloat32> mean = params.add(ParamSpec.vector(normPrefix + ".running_mean", ParamKind.RUNNING_MEAN, out));
+    Operand<TFloat32> var = params.add(ParamSpec.vector(normPrefix + ".running_var", ParamKind.RUNNING_VAR, out));
+    Ops c = tf.withSubScope(convPrefix);
+    List<Long> strides = List.of(1L, (long) stride, (long) stride, 1L);
+    Operand<TFloat32> y = samePadding(k, stride, p)
+        ? c.nn.conv2d(x, w, strides, "SAME")
+        : c.nn.conv2d(pad(x, p), w, strides, "VALID");
+    // BN(conv + b) with mean m is BN(conv) with mean m - b
+    Ops n = tf.withSubScope(normPrefix);
+    Operand<TFloat32> centre = b == null ? mean : n.math.sub(mean, b);
+    return n.nn.fusedBatchNorm(y, gamma, beta, centre, var, FusedBatchNorm.epsilon((float) RestConfig.BATCH_NORM_EPS),
+        FusedBatchNorm.isTraining(false)).y();
   }
 
   /**
@@ -159,6 +217,11 @@ final class Nn {
     return tf.reshape(y, outShape);
   }
 
+  /** TF's SAME padding equals PyTorch's symmetric p: stride 1 and an odd kernel with p = (k - 1) / 2. */
+  static boolean samePadding(int k, int stride, int p) {
+    return stride == 1 && k % 2 == 1 && 2 * p == k - 1;
+  }
+
   /** A 1×1 convolution: the pixels as rows [B·H·W, in] × weights [in, out] (+ BiasAdd), no patch Gather. */
   private static Operand<TFloat32> pointwise(Ops tf, Operand<TFloat32> x, Operand<TFloat32> w, Operand<TFloat32> bias,
       int in, int out) {
@@ -177,19 +240,24 @@ final class Nn {
 
   /** nn.Conv2d(c, c·m, k, stride, padding=p, groups=c) with bias. */
   Operand<TFloat32> depthwise(Operand<TFloat32> x, String prefix, int c, int m, int k, int stride, int p) {
-    return depthwise(x, ParamSpec.depthwise(prefix + ".weight", c, m, k), prefix, c, m, k, stride, p);
+    return depthwise(x, ParamSpec.depthwise(prefix + ".weight", c, m, k), prefix, c, m, k, stride, p, true);
   }
 
   /** x + dwconv k×k (c → c, bias) whose weights start at zero: a branch added to a trained network. */
   Operand<TFloat32> residualDepthwise(Operand<TFloat32> x, String prefix, int c, int k) {
-    return addV2(x, depthwise(x, ParamSpec.residualDepthwise(prefix + ".weight", c, k), prefix, c, 1, k, 1, k / 2));
+    // padded explicitly: a SAME DepthwiseConv2dNative + BiasAdd + AddV2 makes TF 2.18's remapper emit a node
+    // without an op type, and the whole remapper pass is then dropped ("remapper failed", FusionTest)
+    return addV2(x, depthwise(x, ParamSpec.residualDepthwise(prefix + ".weight", c, k), prefix, c, 1, k, 1, k / 2,
+        false));
   }
 
   private Operand<TFloat32> depthwise(Operand<TFloat32> x, ParamSpec spec, String prefix, int c, int m, int k,
-      int stride, int p) {
+      int stride, int p, boolean sameAllowed) {
     Operand<TFloat32> w = params.add(spec); // [k, k, c, m]
     Ops s = tf.withSubScope(prefix);
-    Operand<TFloat32> in = pad(x, p);
+    // inference: SAME where it equals PyTorch's padding, so no Pad op runs before the conv
+    boolean same = sameAllowed && nativeConv && samePadding(k, stride, p);
+    Operand<TFloat32> in = same ? x : pad(x, p);
     if (m > 1) {
       // oneDNN has no fast kernel for a channel multiplier > 1 (ResTv2's up convs: 4-64): a stage-3 up conv
       // took 3-8 ms for 0.7 M multiply-adds. Each input channel repeated m times, in PyTorch's (c, m)
@@ -201,7 +269,7 @@ final class Nn {
       w = s.reshape(w, ints(k, k, c * m, 1));
     }
     Operand<TFloat32> y =
-        s.nn.depthwiseConv2dNative(in, w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
+        s.nn.depthwiseConv2dNative(in, w, List.of(1L, (long) stride, (long) stride, 1L), same ? "SAME" : "VALID");
     return s.nn.biasAdd(y, params.add(ParamSpec.bias(prefix + ".bias", spec, (long) c * m)));
   }
 
@@ -325,8 +393,7 @@ final class Nn {
    * {@code prefix.bn.*}.
    */
   Operand<TFloat32> convModule(Operand<TFloat32> x, String prefix, int in, int out, int k) {
-    Operand<TFloat32> y = conv(x, prefix + ".conv", in, out, k, 1, k / 2, false);
-    return tf.nn.relu(batchNorm(y, prefix + ".bn", out));
+    return tf.nn.relu(convBatchNorm(x, prefix + ".conv", prefix + ".bn", in, out, k, 1, k / 2, false));
   }
 
   /**

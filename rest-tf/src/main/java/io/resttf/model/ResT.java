@@ -23,10 +23,8 @@ final class ResT implements Architecture {
   @Override
   public Operand<TFloat32> stem(Operand<TFloat32> x) {
     int hidden = c.dim(0) / 2;
-    Operand<TFloat32> y = nn.conv(x, "stem.conv1", c.inChans(), hidden, 3, 2, 1, false);
-    y = nn.tf.nn.relu(nn.batchNorm(y, "stem.norm1", hidden));
-    y = nn.conv(y, "stem.conv2", hidden, hidden, 3, 1, 1, false);
-    y = nn.tf.nn.relu(nn.batchNorm(y, "stem.norm2", hidden));
+    Operand<TFloat32> y = nn.tf.nn.relu(nn.convBatchNorm(x, "stem.conv1", "stem.norm1", c.inChans(), hidden, 3, 2, 1, false));
+    y = nn.tf.nn.relu(nn.convBatchNorm(y, "stem.conv2", "stem.norm2", hidden, hidden, 3, 1, 1, false));
     y = nn.conv(y, "stem.conv3", hidden, c.dim(0), 3, 2, 1, false);
     return nn.positionEncoding(y, "stem.pos", c.dim(0));
   }
@@ -35,8 +33,7 @@ final class ResT implements Architecture {
   @Override
   public Operand<TFloat32> patchEmbed(Operand<TFloat32> x, int stage) {
     String p = "patch_embed_" + (stage + 1);
-    Operand<TFloat32> y = nn.conv(x, p + ".conv", c.dim(stage - 1), c.dim(stage), 3, 2, 1, true);
-    y = nn.batchNorm(y, p + ".norm", c.dim(stage));
+    Operand<TFloat32> y = nn.convBatchNorm(x, p + ".conv", p + ".norm", c.dim(stage - 1), c.dim(stage), 3, 2, 1, true);
     return nn.positionEncoding(y, p + ".pos", c.dim(stage));
   }
 

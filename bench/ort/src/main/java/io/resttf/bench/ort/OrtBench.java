@@ -79,6 +79,11 @@ public final class OrtBench {
             opts.setInterOpNumThreads(1);
             opts.setOptimizationLevel(a.opt);
             opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            if (a.profile != null) {
+                // ORT's own trace (chrome-trace JSON, one event per node run); bench/ort/profile_summary.py
+                // sums it per op type, as rest-tf bench --profile does for TensorFlow.
+                opts.enableProfiling(a.profile);
+            }
             try (OrtSession session = env.createSession(a.model.toString(), opts)) {
                 String inputName = session.getInputNames().iterator().next();
                 int size = a.size > 0 ? a.size : staticSpatialSize(session.getInputInfo().get(inputName), 224);
@@ -138,6 +143,9 @@ public final class OrtBench {
                         version, jsonEscape(modelName(a.model)), a.batch, size, a.threads, a.iters,
                         a.batch * a.iters / (sum / 1e3), percentile(s, 50), percentile(s, 90), percentile(s, 99),
                         s[0]));
+                if (a.profile != null) {
+                    System.err.println("profile: " + session.endProfiling());
+                }
                 return 0;
             }
         }
@@ -253,12 +261,14 @@ public final class OrtBench {
 
     static final class Args {
         static final String USAGE = "usage: java -jar rest-tf-bench-ort.jar --model FILE.onnx [--batch N] [--size S]"
-                + " [--iters N] [--warmup N] [--threads N] [--seed N] [--opt LEVEL] [--check]\n"
+                + " [--iters N] [--warmup N] [--threads N] [--seed N] [--opt LEVEL] [--check]"
+                + " [--profile PREFIX]\n"
                 + "  --batch 1, --size: the model's fixed input size or 224, --iters 20 (0: only --check),"
                 + " --warmup 3, --threads 2 (intra-op; inter-op 1), --seed 0 (random input)\n"
                 + "  --check: run NAME.input.npy beside the model, compare with NAME.logits.npy"
                 + " (max abs diff <= 1e-4)\n"
-                + "  --opt all|extended|basic|none: ORT graph optimisation level (default all)";
+                + "  --opt all|extended|basic|none: ORT graph optimisation level (default all)\n"
+                + "  --profile PREFIX: write ORT's per-node trace to PREFIX_<date>.json (warm-up and timed runs)";
 
         Path model;
         int batch = 1;
@@ -268,6 +278,7 @@ public final class OrtBench {
         int threads = 2;
         long seed = 0;
         boolean check;
+        String profile;
         OrtSession.SessionOptions.OptLevel opt = OrtSession.SessionOptions.OptLevel.ALL_OPT;
 
         static Args parse(String[] argv) {
@@ -279,7 +290,8 @@ public final class OrtBench {
                         return null;
                     }
                     case "--check" -> a.check = true;
-                    case "--model", "--batch", "--size", "--iters", "--warmup", "--threads", "--seed", "--opt" -> {
+                    case "--model", "--batch", "--size", "--iters", "--warmup", "--threads", "--seed", "--opt",
+                            "--profile" -> {
                         if (i + 1 >= argv.length) {
                             throw new IllegalArgumentException(k + " needs a value");
                         }
@@ -293,6 +305,7 @@ public final class OrtBench {
                                 case "--warmup" -> a.warmup = nonNegative(k, Integer.parseInt(v));
                                 case "--threads" -> a.threads = positive(k, Integer.parseInt(v));
                                 case "--opt" -> a.opt = optLevel(v);
+                                case "--profile" -> a.profile = v;
                                 default -> a.seed = Long.parseLong(v);
                             }
                         } catch (NumberFormatException e) {
