@@ -155,9 +155,9 @@ final class Nn {
   /**
    * nn.Conv2d then nn.BatchNorm2d. Inference graphs write it as Conv2D → FusedBatchNormV3 (inference
    * mode, the conv's bias taken into the mean), the pattern grappler's remapper folds into one fused
-   * convolution (with a following ReLU): one oneDNN op instead of the convolution and four element-wise
-   * passes over the map. (Folding the statistics into the weights in the graph instead costs a broadcast
-   * multiply of every weight per run: 1.1 ms for patch_embed_4.)
+   * convolution: one oneDNN op instead of the convolution and four element-wise passes over the map (the ReLU
+   * after it: {@link #reluAfterConv}). Folding the statistics into the weights in the graph instead costs a
+   * broadcast multiply of every weight per run (1.1 ms for patch_embed_4).
    */
   Operand<TFloat32> convBatchNorm(Operand<TFloat32> x, String convPrefix, String normPrefix, int in, int out, int k,
       int stride, int p, boolean bias) {
@@ -181,6 +181,15 @@ final class Nn {
     Operand<TFloat32> centre = b == null ? mean : n.math.sub(mean, b);
     return n.nn.fusedBatchNorm(y, gamma, beta, centre, var, FusedBatchNorm.epsilon((float) RestConfig.BATCH_NORM_EPS),
         FusedBatchNorm.isTraining(false)).y();
+  }
+
+  /**
+   * nn.ReLU after {@link #convBatchNorm}. Inference graphs write it as Maximum(x, 0): grappler would fuse a Relu
+   * into the convolution, and oneDNN's fused ReLU maps NaN to 0 where PyTorch's keeps it (a non-finite input
+   * then gave finite logits); the norm stays fused, the ReLU is one more pass over the map.
+   */
+  Operand<TFloat32> reluAfterConv(Operand<TFloat32> x) {
+    return nativeConv ? tf.math.maximum(x, scalar(0)) : tf.nn.relu(x);
   }
 
   /**
@@ -393,7 +402,7 @@ final class Nn {
    * {@code prefix.bn.*}.
    */
   Operand<TFloat32> convModule(Operand<TFloat32> x, String prefix, int in, int out, int k) {
-    return tf.nn.relu(convBatchNorm(x, prefix + ".conv", prefix + ".bn", in, out, k, 1, k / 2, false));
+    return reluAfterConv(convBatchNorm(x, prefix + ".conv", prefix + ".bn", in, out, k, 1, k / 2, false));
   }
 
   /**

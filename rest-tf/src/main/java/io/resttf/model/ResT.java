@@ -23,8 +23,8 @@ final class ResT implements Architecture {
   @Override
   public Operand<TFloat32> stem(Operand<TFloat32> x) {
     int hidden = c.dim(0) / 2;
-    Operand<TFloat32> y = nn.tf.nn.relu(nn.convBatchNorm(x, "stem.conv1", "stem.norm1", c.inChans(), hidden, 3, 2, 1, false));
-    y = nn.tf.nn.relu(nn.convBatchNorm(y, "stem.conv2", "stem.norm2", hidden, hidden, 3, 1, 1, false));
+    Operand<TFloat32> y = nn.reluAfterConv(nn.convBatchNorm(x, "stem.conv1", "stem.norm1", c.inChans(), hidden, 3, 2, 1, false));
+    y = nn.reluAfterConv(nn.convBatchNorm(y, "stem.conv2", "stem.norm2", hidden, hidden, 3, 1, 1, false));
     y = nn.conv(y, "stem.conv3", hidden, c.dim(0), 3, 2, 1, false);
     return nn.positionEncoding(y, "stem.pos", c.dim(0));
   }

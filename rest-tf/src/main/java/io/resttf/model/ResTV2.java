@@ -23,8 +23,8 @@ final class ResTV2 implements Architecture {
   @Override
   public Operand<TFloat32> stem(Operand<TFloat32> x) {
     int dim = c.dim(0), hidden = dim / 2;
-    Operand<TFloat32> y = nn.tf.nn.relu(nn.convBatchNorm(x, "stem.proj.0", "stem.proj.1", c.inChans(), hidden, 3, 2, 1, false));
-    y = nn.tf.nn.relu(nn.convBatchNorm(y, "stem.proj.3", "stem.proj.4", hidden, dim, 3, 2, 1, false));
+    Operand<TFloat32> y = nn.reluAfterConv(nn.convBatchNorm(x, "stem.proj.0", "stem.proj.1", c.inChans(), hidden, 3, 2, 1, false));
+    y = nn.reluAfterConv(nn.convBatchNorm(y, "stem.proj.3", "stem.proj.4", hidden, dim, 3, 2, 1, false));
     y = nn.conv(y, "stem.proj.6", dim, dim, 1, 1, 0, true);
     y = nn.positionEncoding(y, "stem.pos", dim);
     return nn.layerNorm(y, "stem.norm", dim);
