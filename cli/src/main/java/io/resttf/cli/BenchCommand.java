@@ -102,7 +102,7 @@ final class BenchCommand implements Callable<Integer> {
 
     if (threads != null) configureThreads(threads);
     long t0 = System.nanoTime();
-    try (RestModel m = RestModel.create(config, precision.get().sessionConfig(null))) {
+    try (RestModel m = RestModel.create(config, null, precision.get())) {
       long t1 = System.nanoTime();
       m.initFresh(seed);
       long t2 = System.nanoTime();
@@ -166,7 +166,7 @@ final class BenchCommand implements Callable<Integer> {
     double[][] ms = new double[styles.size()][rounds * iters];
     try (TFloat32 in = randomInput(hw[0], hw[1], base.inChans())) {
       for (RestConfig c : configs) {
-        RestModel m = RestModel.create(c, precision.get().sessionConfig(null));
+        RestModel m = RestModel.create(c, null, precision.get());
         models.add(m);
         m.initFresh(seed);
       }

@@ -1,11 +1,17 @@
 package io.resttf.model;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Op;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -51,16 +57,38 @@ public final class Params {
   private final Map<String, Param> params;
   /** Prepended to every declared key, e.g. "backbone." for a segmentor's backbone ("" at the top). */
   private final String keyPrefix;
+  /** With bfloat16 copies: the ops that write every copy from its float32 variable (shared by views). */
+  private final List<Op> copyUpdates;
 
   /** Parameters created in {@code tf}'s graph (at its root: names are the official keys). */
   public Params(Ops tf) {
-    this(tf, new LinkedHashMap<>(), "");
+    this(tf, new LinkedHashMap<>(), "", null);
   }
 
-  private Params(Ops tf, Map<String, Param> params, String keyPrefix) {
+  /**
+   * As {@link #Params(Ops)}; with {@code bf16Copies} the graph reads every MatMul and convolution weight from a
+   * bfloat16 copy of its float32 variable, through a Cast back to float32. oneDNN's bfloat16 auto-mixed-precision
+   * rewriter then feeds the bfloat16 copy straight to the bfloat16 kernel (it drops the Cast pair), where a
+   * float32 weight would be cast again on every run (a third of restv2_tiny's time at batch 1). The float32
+   * variables stay what is loaded, read back and exported; {@link #copyUpdates} must run after every change.
+   */
+  public Params(Ops tf, boolean bf16Copies) {
+    this(tf, new LinkedHashMap<>(), "", bf16Copies ? new ArrayList<>() : null);
+  }
+
+  private Params(Ops tf, Map<String, Param> params, String keyPrefix, List<Op> copyUpdates) {
     this.tf = tf;
     this.params = params;
     this.keyPrefix = keyPrefix;
+    this.copyUpdates = copyUpdates;
+  }
+
+  /** Weights that bfloat16 copies are kept of: those of MatMuls and convolutions. */
+  static final Set<ParamKind> COPIED_KINDS = Set.of(ParamKind.CONV, ParamKind.DEPTHWISE, ParamKind.LINEAR);
+
+  /** The ops that refresh the bfloat16 copies from the float32 variables (empty without copies). */
+  public List<Op> copyUpdates() {
+    return copyUpdates == null ? List.of() : Collections.unmodifiableList(copyUpdates);
   }
 
   /**
@@ -69,7 +97,7 @@ public final class Params {
    * keys as it would alone.
    */
   public Params prefixed(String prefix) {
-    return new Params(tf, params, keyPrefix + prefix);
+    return new Params(tf, params, keyPrefix + prefix, copyUpdates);
   }
 
   /** The full key of a key declared through this view. */
@@ -77,16 +105,25 @@ public final class Params {
     return keyPrefix + declaredKey;
   }
 
-  /** Creates the variable that {@code spec} declares (under this view's key prefix). */
-  public Variable<TFloat32> add(ParamSpec declared) {
+  /**
+   * Creates the variable that {@code spec} declares (under this view's key prefix) and returns what the graph
+   * reads: the variable, or with bfloat16 copies for a MatMul / convolution weight its copy cast to float32.
+   */
+  public Operand<TFloat32> add(ParamSpec declared) {
     ParamSpec spec = keyPrefix.isEmpty() ? declared : declared.withKey(keyPrefix + declared.key());
     if (params.containsKey(spec.key())) throw new IllegalStateException("duplicate parameter " + spec.key());
     String name = WeightMapping.tfName(spec.key())
         .orElseThrow(() -> new IllegalArgumentException(spec.key() + ": not a parameter key"));
     Variable<TFloat32> v = tf.withName(name).variable(Shape.of(spec.tfShape()), TFloat32.class);
     params.put(spec.key(), new Param(spec, v));
-    return v;
+    if (copyUpdates == null || !COPIED_KINDS.contains(spec.kind())) return v;
+    Variable<TBfloat16> copy = tf.withName(name + BF16_COPY_SUFFIX).variable(Shape.of(spec.tfShape()), TBfloat16.class);
+    copyUpdates.add(tf.assign(copy, tf.dtypes.cast(v, TBfloat16.class)));
+    return tf.dtypes.cast(copy, TFloat32.class);
   }
+
+  /** Name suffix of a weight's bfloat16 copy. */
+  public static final String BF16_COPY_SUFFIX = "_bf16";
 
   public Map<String, Param> all() {
     return Collections.unmodifiableMap(params);

@@ -32,8 +32,14 @@ public final class RestModel implements AutoCloseable {
   private final Session session;
   private final RestNetwork network;
   private final WeightLoader loader;
+  /** bfloat16 models: the ops that refresh the weights' bfloat16 copies after a load. */
+  private final List<org.tensorflow.op.Op> copyUpdates;
 
   private RestModel(RestConfig config, ConfigProto sessionConfig) {
+    this(config, sessionConfig, Precision.FP32);
+  }
+
+  private RestModel(RestConfig config, ConfigProto sessionConfig, Precision precision) {
     this.config = config.validate();
     // refuse a model whose weights cannot fit before a graph of its size is built
     ResourceEstimate.requireWeights("model", config);
@@ -42,9 +48,11 @@ public final class RestModel implements AutoCloseable {
       Ops tf = Ops.create(graph);
       Placeholder<TFloat32> input = tf.withName(INPUT)
           .placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, config.inChans())));
-      this.network = RestNetwork.build(tf, config, input);
+      this.network = RestNetwork.build(tf, config, input, null, precision == Precision.BF16);
       this.loader = WeightLoader.create(tf, network.params(), config);
-      this.session = sessionConfig == null ? new Session(graph) : new Session(graph, sessionConfig);
+      this.copyUpdates = network.params().copyUpdates();
+      ConfigProto session = precision == Precision.FP32 ? sessionConfig : precision.sessionConfig(sessionConfig);
+      this.session = session == null ? new Session(graph) : new Session(graph, session);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
@@ -59,6 +67,16 @@ public final class RestModel implements AutoCloseable {
   /** As {@link #create(RestConfig)} with session options (e.g. thread pools, see {@link #threads}). */
   public static RestModel create(RestConfig config, ConfigProto sessionConfig) {
     return new RestModel(config, sessionConfig);
+  }
+
+  /**
+   * As {@link #create(RestConfig, ConfigProto)}, computing in {@code precision}. {@link Precision#BF16}: the
+   * session runs oneDNN's bfloat16 rewriter and the graph reads every MatMul and convolution weight from a
+   * bfloat16 copy, written at each load, so no weight is cast on a run ({@link Params#Params(Ops, boolean)}).
+   * Such a model does not save or restore TF checkpoints; load it from a state_dict.
+   */
+  public static RestModel create(RestConfig config, ConfigProto sessionConfig, Precision precision) {
+    return new RestModel(config, sessionConfig, precision);
   }
 
   /** Session options with {@code intraOp} threads per op and {@code interOp} ops in parallel (0 = TF's default). */
@@ -102,7 +120,13 @@ public final class RestModel implements AutoCloseable {
    * refused with one {@link BadInputException} that lists all of it; nothing is assigned then.
    */
   public LoadReport load(Map<String, HostTensor> stateDict, LoadOptions options, long seed) {
-    return loader.load(session, stateDict, options, seed);
+    LoadReport report = loader.load(session, stateDict, options, seed);
+    if (!copyUpdates.isEmpty()) {
+      Session.Runner r = session.runner();
+      copyUpdates.forEach(r::addTarget);
+      r.run().close();
+    }
+    return report;
   }
 
   /** Outputs of one forward pass: logits (null without a head) and the four NHWC stage maps. */
@@ -204,11 +228,13 @@ public final class RestModel implements AutoCloseable {
    * {@code Session.restore}. Variable names are the official keys, values in TF layout.
    */
   public synchronized void saveCheckpoint(java.nio.file.Path prefix) {
+    refuseCheckpointsWithCopies();
     session.save(prefix.toString());
   }
 
   /** Restores every variable from a checkpoint written by {@link #saveCheckpoint} for the same config. */
   public synchronized void restoreCheckpoint(java.nio.file.Path prefix) {
+    refuseCheckpointsWithCopies();
     if (!java.nio.file.Files.exists(java.nio.file.Path.of(prefix + ".index"))) {
       throw new BadInputException(prefix + ".index: no such TF checkpoint");
     }
@@ -217,6 +243,13 @@ public final class RestModel implements AutoCloseable {
     } catch (org.tensorflow.exceptions.TensorFlowException e) {
       throw new BadInputException(prefix + ": TF checkpoint does not fit the model ("
           + e.getMessage().lines().findFirst().orElse("") + ")");
+    }
+  }
+
+  private void refuseCheckpointsWithCopies() {
+    if (!copyUpdates.isEmpty()) {
+      throw new BadInputException("a bfloat16 model keeps weight copies that TF checkpoints do not hold: "
+          + "save and restore checkpoints with a float32 model, load a bfloat16 one from a state_dict");
     }
   }
 

@@ -179,8 +179,18 @@ public final class RestNetwork {
    * #build(Ops, RestConfig, Operand)}).
    */
   public static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input, Training training) {
+    return build(tf, config, input, training, false);
+  }
+
+  /**
+   * As {@link #build(Ops, RestConfig, Operand, Training)}; with {@code bf16WeightCopies} (inference only) every
+   * MatMul and convolution reads a bfloat16 copy of its weights ({@link Params#Params(Ops, boolean)}).
+   */
+  static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input, Training training,
+      boolean bf16WeightCopies) {
+    if (bf16WeightCopies && training != null) throw new IllegalArgumentException("bfloat16 weight copies are for inference");
     config.validate();
-    Params params = new Params(tf);
+    Params params = new Params(tf, bf16WeightCopies);
     Nn nn = new Nn(tf, params, config, training);
     Architecture arch = Architecture.of(nn);
 
