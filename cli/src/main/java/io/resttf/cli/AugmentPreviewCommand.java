@@ -33,13 +33,14 @@ import picocli.CommandLine.Spec;
           + " CutMix, as train prepares it with the same recipe, options and seed, each image with the largest classes of"
           + " its soft target. --batch images (default 16) into a PNG grid.",
       "Takes train's recipe and augmentation options (--recipe, --augment, --rrc-min-scale, --aa, --mixup, --cutmix,"
-          + " --mixup-prob, --mixup-switch-prob, --reprob, --label-smoothing, --seed, --batch); the others change no image"
+          + " --mixup-prob, --mixup-switch-prob, --reprob, --aug-repeats, --label-smoothing, --seed, --batch); the others"
+          + " change no image"
           + " and are refused."
     })
 final class AugmentPreviewCommand implements Callable<Integer> {
   /** The options of a recipe that change what the first step's images and targets are. */
   static final Set<String> DRAWN = Set.of("recipe", "batch", "seed", "augment", "rrc_min_scale", "aa", "mixup", "cutmix",
-      "mixup_prob", "mixup_switch_prob", "reprob", "label_smoothing");
+      "mixup_prob", "mixup_switch_prob", "reprob", "aug_repeats", "label_smoothing");
   static final int DEFAULT_COUNT = 16, MAX_COUNT = 256;
 
   @Spec CommandSpec spec;

@@ -84,6 +84,9 @@ final class TrainOptionsMixin {
   void mixupSwitchProb(Double v) { given.mixupSwitchProb = v; }
   @Option(names = "--reprob", order = 34, paramLabel = "P", description = "random erasing per image, pixel mode (default 0: off; official 0.25)")
   void reprob(Double v) { given.reprob = v; }
+  @Option(names = "--aug-repeats", order = 34, paramLabel = "N",
+      description = "repeated augmentation: each image N times in a row per epoch, each copy augmented anew (timm / DeiT; default 0: off; DeiT 3)")
+  void augRepeats(Integer v) { given.augRepeats = v; }
   @Option(names = "--layer-decay", order = 34, paramLabel = "D", description = "layer-wise lr decay: lr x D^(L - layer), official layer ids (default 1: off)")
   void layerDecay(Double v) { given.layerDecay = v; }
   @Option(names = "--export", order = 35, paramLabel = "auto|best|last|ema", description = "weights of the final SavedModel")

@@ -192,6 +192,7 @@ public final class AugmentPreview {
     parts.add("aa " + o.aa);
     parts.add("mixup " + o.mixup + ", cutmix " + o.cutmix + (o.mixing() ? " (p " + o.mixupProb + ", switch " + o.mixupSwitchProb + ")" : ""));
     parts.add("reprob " + o.reprob);
+    if (o.augRepeats > 0) parts.add("aug repeats " + o.augRepeats);
     parts.add("label smoothing " + o.labelSmoothing);
     parts.add("seed " + o.seed);
     return String.join(" · ", parts);

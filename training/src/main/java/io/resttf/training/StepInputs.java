@@ -49,13 +49,36 @@ final class StepInputs {
   }
 
   int stepsPerEpoch() {
-    return train.size() / options.batch;
+    return samplesPerEpoch(train.size(), options.augRepeats) / options.batch;
+  }
+
+  /** Images an epoch draws: all n, or with repeated augmentation timm's ⌊n / 256⌋ · 256 (n below 256). */
+  static int samplesPerEpoch(int n, int augRepeats) {
+    if (augRepeats == 0 || n < REPEAT_ROUND) return n;
+    return n / REPEAT_ROUND * REPEAT_ROUND;
+  }
+
+  /** timm's RepeatAugSampler selected_round. */
+  static final int REPEAT_ROUND = 256;
+
+  /**
+   * The dataset indices epoch {@code epoch} visits, in order: a seeded shuffle, or with repeated augmentation
+   * (timm's RepeatAugSampler, one process) each index of the shuffle {@code augRepeats} times in a row, cut to
+   * {@link #samplesPerEpoch}. The copies of an image sit at different batch positions, so each gets its own
+   * augmentation draws.
+   */
+  static int[] epochOrder(int n, int augRepeats, long seed, int epoch) {
+    int[] perm = Seeds.permutation(n, Seeds.rng(seed, Seeds.Stream.ORDER, epoch, 0));
+    if (augRepeats == 0) return perm;
+    int[] order = new int[samplesPerEpoch(n, augRepeats)];
+    for (int i = 0; i < order.length; i++) order[i] = perm[i / augRepeats];
+    return order;
   }
 
   /** Loads the batches of {@code epoch} from step {@code fromStep} on, ahead of the training thread. */
   Prefetcher<PixelBatch> epoch(int epoch, int fromStep, int workers, int prefetch) {
     int b = options.batch;
-    int[] order = Seeds.permutation(train.size(), Seeds.rng(options.seed, Seeds.Stream.ORDER, epoch, 0));
+    int[] order = epochOrder(train.size(), options.augRepeats, options.seed, epoch);
     boolean rrc = TrainOptions.RRC_FLIP.equals(options.augment);
     boolean flip = rrc || TrainOptions.FLIP.equals(options.augment);
     boolean batchFlip = TrainOptions.BATCH_FLIP.equals(options.augment);

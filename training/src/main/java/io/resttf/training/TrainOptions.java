@@ -84,6 +84,12 @@ public final class TrainOptions {
   @JsonProperty("mixup_switch_prob") public Double mixupSwitchProb;
   /** Random erasing probability per image, pixel mode ({@code --reprob}; 0 = off). */
   @JsonProperty("reprob") public Double reprob;
+  /**
+   * Repeated augmentation ({@code --aug-repeats}, timm's RepeatAugSampler / DeiT's RASampler on one process): each
+   * epoch takes a shuffle, repeats every image this many times in a row (each copy augmented on its own) and keeps
+   * the first ⌊n / 256⌋ · 256 of that order (n when n < 256); 0 = off.
+   */
+  @JsonProperty("aug_repeats") public Integer augRepeats;
   /** Layer-wise learning-rate decay (official {@code --layer_decay}; 1 = off). */
   @JsonProperty("layer_decay") public Double layerDecay;
   @JsonProperty("export") public String export;
@@ -287,7 +293,11 @@ public final class TrainOptions {
     o.mixupProb = 1.0;
     o.mixupSwitchProb = 0.5;
     o.reprob = 0.0;
+    o.augRepeats = 0;
   }
+
+  /** The largest --aug-repeats accepted (DeiT and timm use 3). */
+  static final int MAX_AUG_REPEATS = 16;
 
   /** {@link #aa} without RandAugment. */
   public static final String AA_NONE = "none";
@@ -347,6 +357,9 @@ public final class TrainOptions {
     range("mixup-prob", mixupProb, 0, 1);
     range("mixup-switch-prob", mixupSwitchProb, 0, 1);
     range("reprob", reprob, 0, 1);
+    if (augRepeats < 0 || augRepeats > MAX_AUG_REPEATS) {
+      throw new BadInputException("--aug-repeats must be in [0, " + MAX_AUG_REPEATS + "] (0: off; DeiT's 3), got " + augRepeats);
+    }
     if (!(layerDecay > 0 && layerDecay <= 10)) throw new BadInputException("--layer-decay must be in (0, 10], got " + layerDecay);
     if (!(rrcMinScale > 0 && rrcMinScale <= 1)) throw new BadInputException("--rrc-min-scale must be in (0, 1], got " + rrcMinScale);
     if (!(pctStart > 0 && pctStart < 1)) throw new BadInputException("--pct-start must be in (0, 1), got " + pctStart);

@@ -36,6 +36,7 @@ class ResumeTest {
     given.mixup = 0.8;
     given.cutmix = 1.0;
     given.reprob = 0.25;
+    given.augRepeats = 3;
     given.seed = 5L;
     return o.overriddenBy(given);
   }
