@@ -4,6 +4,7 @@ import io.resttf.convert.CheckpointFiles;
 import io.resttf.convert.ConfigDetector;
 import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
+import io.resttf.model.Precision;
 import io.resttf.model.RestModel;
 import io.resttf.serving.DenseExport;
 import io.resttf.serving.ExportMetadata;
@@ -57,6 +58,12 @@ final class ExportCommand implements Callable<Integer> {
   ModelOptions model;
 
   @Mixin EmaOption ema;
+
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", converter = PrecisionOption.Converter.class,
+      description = "fp32 (default) or bf16: classification exports keep bfloat16 copies of the MatMul and convolution"
+          + " weights that a bf16 session (classify --precision bf16) reads without casting them on every run; any"
+          + " session then computes with the bfloat16-rounded weights")
+  Precision precision;
 
   @Option(names = "--name", required = true, paramLabel = "NAME", description = "model name (the directory under BASE)")
   String name;
@@ -147,7 +154,8 @@ final class ExportCommand implements Callable<Integer> {
     if (maxPixels != null) meta = meta.withMaxPixels(maxPixels);
     if (imageSize != null) meta = meta.withPreprocessing(Preprocessing.imagenet(config.inChans()).withSize(imageSize));
     if (!allowNonFinite) NonFiniteWeights.refuse(stateDict, "(--allow-nonfinite exports them anyway)");
-    SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite);
+    SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite)
+        .withPrecision(precision);
     if (version != null) opts = opts.withVersion(version);
     if (versionPolicy != null || !versionLabels.isEmpty()) opts = opts.withServing(this::serving);
     SavedModelExporter.Result r = new SavedModelExporter(baseDir()).export(name, config, stateDict, meta, opts);
@@ -160,6 +168,10 @@ final class ExportCommand implements Callable<Integer> {
    * backbone (features: the four normed outputs), detected from the weights.
    */
   private int exportDense(PrintWriter out, CheckpointFiles.LoadedWeights w, boolean segmentation) {
+    if (precision != Precision.FP32) {
+      throw new BadInputException("--precision bf16 applies to classification exports; this is a "
+          + (segmentation ? "segmentation" : "detectron2 backbone") + " checkpoint");
+    }
     DenseExport model;
     RestModel.LoadOptions load;
     if (segmentation) {

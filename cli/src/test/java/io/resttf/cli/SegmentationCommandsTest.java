@@ -51,6 +51,8 @@ class SegmentationCommandsTest {
         .badInput("segmentation export, not a classifier");
     CliRun.of("export", "--checkpoint", CASE.resolve("weights.pth").toString(), "--name", "seg2", "--base", base.toString(),
         "--image-size", "256").badInput("--image-size", "classification exports");
+    CliRun.of("export", "--checkpoint", CASE.resolve("weights.pth").toString(), "--name", "seg2", "--base", base.toString(),
+        "--precision", "bf16").badInput("--precision bf16", "classification exports");
     assertFalse(Files.exists(base.resolve("seg2")));
   }
 

@@ -50,6 +50,17 @@ class ServingCommandsTest {
     assertTrue(Double.parseDouble(m.group(4)) >= 99.5, out);
     CliRun.of("classify", "--model", tmp.resolve("fashion_restv2_micro").toString(), "--precision", "fp8", "x.png")
         .badInput("--precision", "fp8");
+    // an export with bfloat16 weight copies: recorded, and classify in bf16 runs on it
+    Path weights = Fixtures.parity("restv2_tiny-narrow").resolve("weights.pth");
+    CliRun.of("export", "--checkpoint", weights.toString(), "--name", "tiny_bf16", "--base", tmp.toString(),
+        "--precision", "bf16").ok();
+    assertEquals("bf16", new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(tmp.resolve("tiny_bf16/1/assets/rest_tf.json").toFile()).path("precision").asText());
+    String image = Path.of("src/main/resources/io/resttf/cli/demo/images/test_0000.png").toAbsolutePath().toString();
+    assertTrue(CliRun.of("classify", "--model", tmp.resolve("tiny_bf16").toString(), "--precision", "bf16", image).ok()
+        .out().contains("test_0000.png"));
+    CliRun.of("export", "--checkpoint", weights.toString(), "--name", "tiny_fp16", "--base", tmp.toString(),
+        "--precision", "fp16").badInput("--precision", "fp16");
   }
 
   @Test

@@ -186,7 +186,7 @@ public final class RestNetwork {
    * As {@link #build(Ops, RestConfig, Operand, Training)}; with {@code bf16WeightCopies} (inference only) every
    * MatMul and convolution reads a bfloat16 copy of its weights ({@link Params#Params(Ops, boolean)}).
    */
-  static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input, Training training,
+  public static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input, Training training,
       boolean bf16WeightCopies) {
     if (bf16WeightCopies && training != null) throw new IllegalArgumentException("bfloat16 weight copies are for inference");
     config.validate();

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.resttf.model.ModelLocation;
 import io.resttf.model.RestConfig;
+import io.resttf.model.Precision;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
@@ -109,19 +110,19 @@ public final class SavedModelExporter {
    *     would serve NaN scores)
    */
   public record Options(Long version, boolean force, boolean allowNonFinite,
-      java.util.function.LongFunction<ModelsConfig.Serving> serving) {
-    public static final Options DEFAULT = new Options(null, false, false, null);
+      java.util.function.LongFunction<ModelsConfig.Serving> serving, Precision precision) {
+    public static final Options DEFAULT = new Options(null, false, false, null, Precision.FP32);
 
     public Options withVersion(long v) {
-      return new Options(v, force, allowNonFinite, serving);
+      return new Options(v, force, allowNonFinite, serving, precision);
     }
 
     public Options withForce(boolean f) {
-      return new Options(version, f, allowNonFinite, serving);
+      return new Options(version, f, allowNonFinite, serving, precision);
     }
 
     public Options withAllowNonFinite(boolean allow) {
-      return new Options(version, force, allow, serving);
+      return new Options(version, force, allow, serving, precision);
     }
 
     /**
@@ -130,7 +131,17 @@ public final class SavedModelExporter {
      * policy is kept, and the export refused if that policy's labels would point at an unloaded version.
      */
     public Options withServing(java.util.function.LongFunction<ModelsConfig.Serving> s) {
-      return new Options(version, force, allowNonFinite, s);
+      return new Options(version, force, allowNonFinite, s, precision);
+    }
+
+    /**
+     * {@link Precision#BF16}: the classification graph reads every MatMul and convolution weight from a bfloat16
+     * copy saved beside the float32 variables, so a bfloat16 session ({@code RestClassifier} with
+     * {@link Precision#BF16}, {@code classify --precision bf16}) casts no weight on a run. Any session computes
+     * with the bfloat16-rounded weights; recorded as {@code "precision"} in rest_tf.json.
+     */
+    public Options withPrecision(Precision p) {
+      return new Options(version, force, allowNonFinite, serving, p);
     }
   }
 
@@ -168,7 +179,8 @@ public final class SavedModelExporter {
       throw new BadInputException("version must be a positive integer, got " + options.version());
     }
     if (!options.allowNonFinite()) NonFiniteWeights.refuse(stateDict, "(Options.withAllowNonFinite exports them anyway)");
-    return exportVersion(name, options, (dir, version) -> writeSavedModel(dir, name, version, config, stateDict, meta));
+    return exportVersion(name, options,
+        (dir, version) -> writeSavedModel(dir, name, version, config, stateDict, meta, options.precision()));
   }
 
   /**
@@ -281,21 +293,29 @@ public final class SavedModelExporter {
   // ---- writing ----
 
   private static List<String> writeSavedModel(Path dir, String name, long version, RestConfig config,
-      Map<String, HostTensor> stateDict, ExportMetadata meta) throws IOException {
+      Map<String, HostTensor> stateDict, ExportMetadata meta, Precision precision) throws IOException {
     List<Signature> sigs;
     // One network: the serving graph's own variables are filled through its weight loader (strict: every
     // key and shape checked, one message listing all problems), then its functions are exported.
     try (Graph g = new Graph()) {
-      ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels(), meta.maxPixels());
+      ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels(), meta.maxPixels(),
+          precision == Precision.BF16);
       Map<String, String> assetTensors = MetaGraphFinisher.exportAssets(org.tensorflow.op.Ops.create(g));
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, RestModel.LoadOptions.STRICT, 0);
+        var copies = sg.network.params().copyUpdates();
+        if (!copies.isEmpty()) {
+          Session.Runner r = session.runner();
+          copies.forEach(r::addTarget);
+          r.run().close();
+        }
         sigs = sg.signatures();
         exportFunctions(dir, session, sigs);
       }
       Path assets = Files.createDirectories(dir.resolve("assets"));
       Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
       ObjectNode doc = metadataDocument(name, version, config, meta, sigs, sg.topK);
+      doc.put("precision", precision.id());
       Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(doc) + "\n");
       MetaGraphFinisher.finish(dir, assetTensors);
     }

@@ -62,7 +62,8 @@ final class ServingGraph {
   /** Fills (and reads back) this graph's own network variables from an official state_dict. */
   final WeightLoader loader;
 
-  private ServingGraph(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels) {
+  private ServingGraph(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels,
+      boolean bf16WeightCopies) {
     this.config = config;
     this.preprocessing = pre;
     this.maxPixels = maxPixels;
@@ -77,7 +78,7 @@ final class ServingGraph {
 
     Operand<TFloat32> checked = checkedPixels(tf, pixelValues, c);
 
-    network = RestNetwork.build(tf, config, checked);
+    network = RestNetwork.build(tf, config, checked, null, bf16WeightCopies);
     List<Operand<TFloat32>> st = new ArrayList<>();
     for (int i = 0; i < RestConfig.NUM_STAGES; i++) st.add(tf.withName(stage(i)).identity(network.stage(i)));
     stages = List.copyOf(st);
@@ -147,7 +148,13 @@ final class ServingGraph {
   }
 
   static ServingGraph build(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels) {
-    return new ServingGraph(g, config, pre, labels, maxPixels);
+    return new ServingGraph(g, config, pre, labels, maxPixels, false);
+  }
+
+  /** As {@link #build(Graph, RestConfig, Preprocessing, List, long)}, with bfloat16 weight copies or not. */
+  static ServingGraph build(Graph g, RestConfig config, Preprocessing pre, List<String> labels, long maxPixels,
+      boolean bf16WeightCopies) {
+    return new ServingGraph(g, config, pre, labels, maxPixels, bf16WeightCopies);
   }
 
   /** The exported signatures: Predict's method name, Classify's for {@code classify}. */
