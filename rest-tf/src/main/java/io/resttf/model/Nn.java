@@ -144,9 +144,7 @@ final class Nn {
     if (k == 1 && stride == 1 && p == 0) return pointwise(tf.withSubScope(prefix), x, w, b, in, out);
     if (nativeConv) {
       Ops s = tf.withSubScope(prefix);
-      Operand<TFloat32> y = samePadding(k, stride, p)
-          ? s.nn.conv2d(x, w, List.of(1L, (long) stride, (long) stride, 1L), "SAME")
-          : s.nn.conv2d(pad(x, p), w, List.of(1L, (long) stride, (long) stride, 1L), "VALID");
+      Operand<TFloat32> y = conv2d(s, x, w, k, stride, p);
       return b == null ? y : s.nn.biasAdd(y, b);
     }
     return convAsMatMul(tf.withSubScope(prefix), pad(x, p), w, b, in, out, k, stride);
@@ -167,20 +165,19 @@ final class Nn {
     ParamSpec spec = ParamSpec.conv(convPrefix + ".weight", out, in, k, k);
     Operand<TFloat32> w = params.add(spec);
     Operand<TFloat32> b = bias ? params.add(ParamSpec.bias(convPrefix + ".bias", spec, out)) : null;
-    Operand<TFloat32> gamma = params.add(ParamSpec.vector(normPrefix + ".weight", ParamKind.NORM_WEIGHT, out));
-    Operand<TFloat32> beta = params.add(ParamSpec.vector(normPrefix + ".bias", ParamKind.NORM_BIAS, out));
-    Operand<TFloat32> mean = params.add(ParamSpec.vector(normPrefix + ".running_mean", ParamKind.RUNNING_MEAN, out));
-    Operand<TFloat32> var = params.add(ParamSpec.vector(normPrefix + ".running_var", ParamKind.RUNNING_VAR, out));
-    Ops c = tf.withSubScope(convPrefix);
-    List<Long> strides = List.of(1L, (long) stride, (long) stride, 1L);
-    Operand<TFloat32> y = samePadding(k, stride, p)
-        ? c.nn.conv2d(x, w, strides, "SAME")
-        : c.nn.conv2d(pad(x, p), w, strides, "VALID");
+    NormParams bn = batchNormParams(normPrefix, out);
+    Operand<TFloat32> y = conv2d(tf.withSubScope(convPrefix), x, w, k, stride, p);
     // BN(conv + b) with mean m is BN(conv) with mean m - b
     Ops n = tf.withSubScope(normPrefix);
-    Operand<TFloat32> centre = b == null ? mean : n.math.sub(mean, b);
-    return n.nn.fusedBatchNorm(y, gamma, beta, centre, var, FusedBatchNorm.epsilon((float) RestConfig.BATCH_NORM_EPS),
-        FusedBatchNorm.isTraining(false)).y();
+    Operand<TFloat32> centre = b == null ? bn.mean() : n.math.sub(bn.mean(), b);
+    return n.nn.fusedBatchNorm(y, bn.gamma(), bn.beta(), centre, bn.var(),
+        FusedBatchNorm.epsilon((float) RestConfig.BATCH_NORM_EPS), FusedBatchNorm.isTraining(false)).y();
+  }
+
+  /** oneDNN's Conv2D with PyTorch's symmetric padding p: SAME where that is the same, else Pad + VALID. */
+  private Operand<TFloat32> conv2d(Ops s, Operand<TFloat32> x, Operand<TFloat32> w, int k, int stride, int p) {
+    List<Long> strides = List.of(1L, (long) stride, (long) stride, 1L);
+    return samePadding(k, stride, p) ? s.nn.conv2d(x, w, strides, "SAME") : s.nn.conv2d(pad(x, p), w, strides, "VALID");
   }
 
   /**
@@ -344,10 +341,8 @@ final class Nn {
    * the running averages' new values (momentum 0.1, unbiased variance, as PyTorch).
    */
   Operand<TFloat32> batchNorm(Operand<TFloat32> x, String prefix, int dim) {
-    Operand<TFloat32> gamma = params.add(ParamSpec.vector(prefix + ".weight", ParamKind.NORM_WEIGHT, dim));
-    Operand<TFloat32> beta = params.add(ParamSpec.vector(prefix + ".bias", ParamKind.NORM_BIAS, dim));
-    Operand<TFloat32> mean = params.add(ParamSpec.vector(prefix + ".running_mean", ParamKind.RUNNING_MEAN, dim));
-    Operand<TFloat32> var = params.add(ParamSpec.vector(prefix + ".running_var", ParamKind.RUNNING_VAR, dim));
+    NormParams bn = batchNormParams(prefix, dim);
+    Operand<TFloat32> gamma = bn.gamma(), beta = bn.beta(), mean = bn.mean(), var = bn.var();
     if (training != null && training.batchStatistics(prefix)) {
       return batchNormTraining(x, prefix, gamma, beta, mean, var);
     }
@@ -355,6 +350,17 @@ final class Nn {
     Operand<TFloat32> scale = tf.math.mul(gamma, tf.math.rsqrt(tf.math.add(var, scalar(RestConfig.BATCH_NORM_EPS))));
     Operand<TFloat32> shift = tf.math.sub(beta, tf.math.mul(mean, scale));
     return tf.nn.biasAdd(tf.math.mul(x, scale), shift);
+  }
+
+  /** nn.BatchNorm2d's parameters and running statistics, declared in the official key order. */
+  private record NormParams(Operand<TFloat32> gamma, Operand<TFloat32> beta, Operand<TFloat32> mean,
+      Operand<TFloat32> var) {}
+
+  private NormParams batchNormParams(String prefix, int dim) {
+    return new NormParams(params.add(ParamSpec.vector(prefix + ".weight", ParamKind.NORM_WEIGHT, dim)),
+        params.add(ParamSpec.vector(prefix + ".bias", ParamKind.NORM_BIAS, dim)),
+        params.add(ParamSpec.vector(prefix + ".running_mean", ParamKind.RUNNING_MEAN, dim)),
+        params.add(ParamSpec.vector(prefix + ".running_var", ParamKind.RUNNING_VAR, dim)));
   }
 
   private Operand<TFloat32> batchNormTraining(Operand<TFloat32> x, String prefix, Operand<TFloat32> gamma,

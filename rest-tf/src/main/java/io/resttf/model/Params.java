@@ -91,6 +91,14 @@ public final class Params {
     return copyUpdates == null ? List.of() : Collections.unmodifiableList(copyUpdates);
   }
 
+  /** Writes every bfloat16 copy from its float32 variable in {@code session} (nothing without copies). */
+  public void refreshCopies(org.tensorflow.Session session) {
+    if (copyUpdates == null || copyUpdates.isEmpty()) return;
+    org.tensorflow.Session.Runner r = session.runner();
+    copyUpdates.forEach(r::addTarget);
+    r.run().close();
+  }
+
   /**
    * A view that adds its parameters to this same collection under {@code prefix} + the declared key:
    * a module nested in a larger model (mmseg's {@code backbone.}, {@code decode_head.}) declares its

@@ -32,8 +32,6 @@ public final class RestModel implements AutoCloseable {
   private final Session session;
   private final RestNetwork network;
   private final WeightLoader loader;
-  /** bfloat16 models: the ops that refresh the weights' bfloat16 copies after a load. */
-  private final List<org.tensorflow.op.Op> copyUpdates;
 
   private RestModel(RestConfig config, ConfigProto sessionConfig) {
     this(config, sessionConfig, Precision.FP32);
@@ -50,7 +48,6 @@ public final class RestModel implements AutoCloseable {
           .placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, config.inChans())));
       this.network = RestNetwork.build(tf, config, input, null, precision == Precision.BF16);
       this.loader = WeightLoader.create(tf, network.params(), config);
-      this.copyUpdates = network.params().copyUpdates();
       ConfigProto session = precision == Precision.FP32 ? sessionConfig : precision.sessionConfig(sessionConfig);
       this.session = session == null ? new Session(graph) : new Session(graph, session);
     } catch (RuntimeException e) {
@@ -121,11 +118,7 @@ public final class RestModel implements AutoCloseable {
    */
   public LoadReport load(Map<String, HostTensor> stateDict, LoadOptions options, long seed) {
     LoadReport report = loader.load(session, stateDict, options, seed);
-    if (!copyUpdates.isEmpty()) {
-      Session.Runner r = session.runner();
-      copyUpdates.forEach(r::addTarget);
-      r.run().close();
-    }
+    network.params().refreshCopies(session);
     return report;
   }
 
@@ -247,7 +240,7 @@ public final class RestModel implements AutoCloseable {
   }
 
   private void refuseCheckpointsWithCopies() {
-    if (!copyUpdates.isEmpty()) {
+    if (!network.params().copyUpdates().isEmpty()) {
       throw new BadInputException("a bfloat16 model keeps weight copies that TF checkpoints do not hold: "
           + "save and restore checkpoints with a float32 model, load a bfloat16 one from a state_dict");
     }

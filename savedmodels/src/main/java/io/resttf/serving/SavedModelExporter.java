@@ -303,12 +303,7 @@ public final class SavedModelExporter {
       Map<String, String> assetTensors = MetaGraphFinisher.exportAssets(org.tensorflow.op.Ops.create(g));
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, RestModel.LoadOptions.STRICT, 0);
-        var copies = sg.network.params().copyUpdates();
-        if (!copies.isEmpty()) {
-          Session.Runner r = session.runner();
-          copies.forEach(r::addTarget);
-          r.run().close();
-        }
+        sg.network.params().refreshCopies(session);
         sigs = sg.signatures();
         exportFunctions(dir, session, sigs);
       }
