@@ -86,9 +86,9 @@ public final class Params {
   /** Weights that bfloat16 copies are kept of: those of MatMuls and convolutions. */
   static final Set<ParamKind> COPIED_KINDS = Set.of(ParamKind.CONV, ParamKind.DEPTHWISE, ParamKind.LINEAR);
 
-  /** The ops that refresh the bfloat16 copies from the float32 variables (empty without copies). */
-  public List<Op> copyUpdates() {
-    return copyUpdates == null ? List.of() : Collections.unmodifiableList(copyUpdates);
+  /** Whether the graph reads bfloat16 copies of weights ({@link #Params(Ops, boolean)}). */
+  public boolean hasBf16Copies() {
+    return copyUpdates != null;
   }
 
   /** Writes every bfloat16 copy from its float32 variable in {@code session} (nothing without copies). */

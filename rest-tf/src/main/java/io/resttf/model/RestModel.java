@@ -240,7 +240,7 @@ public final class RestModel implements AutoCloseable {
   }
 
   private void refuseCheckpointsWithCopies() {
-    if (!network.params().copyUpdates().isEmpty()) {
+    if (network.params().hasBf16Copies()) {
       throw new BadInputException("a bfloat16 model keeps weight copies that TF checkpoints do not hold: "
           + "save and restore checkpoints with a float32 model, load a bfloat16 one from a state_dict");
     }

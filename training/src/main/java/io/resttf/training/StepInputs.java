@@ -49,7 +49,12 @@ final class StepInputs {
   }
 
   int stepsPerEpoch() {
-    return samplesPerEpoch(train.size(), options.augRepeats) / options.batch;
+    return stepsPerEpoch(train.size(), options);
+  }
+
+  /** Full batches an epoch of {@code n} training images takes under {@code options}. */
+  static int stepsPerEpoch(int n, TrainOptions options) {
+    return samplesPerEpoch(n, options.augRepeats) / options.batch;
   }
 
   /** Images an epoch draws: all n, or with repeated augmentation timm's ⌊n / 256⌋ · 256 (n below 256). */

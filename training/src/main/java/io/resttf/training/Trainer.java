@@ -244,7 +244,7 @@ public final class Trainer implements AutoCloseable {
     if (!data.classes().equals(record.classes())) {
       throw new BadInputException("--resume " + run + ": the data's classes " + data.classes() + " differ from the run's " + record.classes());
     }
-    if (StepInputs.samplesPerEpoch(data.train().size(), options.augRepeats) / options.batch != record.stepsPerEpoch()) {
+    if (StepInputs.stepsPerEpoch(data.train().size(), options) != record.stepsPerEpoch()) {
       throw new BadInputException("--resume " + run + ": the training set has changed (" + data.train().size()
           + " images now, " + record.trainImages() + " in the run)");
     }
