@@ -38,8 +38,8 @@ import picocli.CommandLine.Spec;
       "classify requests (round-robin over the images) for S seconds through",
       "RestClassifier, with dynamic batching off, then on. Prints requests,",
       "throughput and latency (p50, p90, p99, max) of each; then the throughput",
-      "of one thread sending batches of B images, and the ratio of the batched",
-      "concurrent throughput to it."
+      "of one thread sending batches of R images (default B), and the ratio of",
+      "the batched concurrent throughput to it."
     })
 final class BenchServeCommand implements java.util.concurrent.Callable<Integer> {
   /**
@@ -67,6 +67,14 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
       description = "batching: most milliseconds to wait for a batch to fill (default: ${DEFAULT-VALUE})")
   double maxWaitMs;
 
+  @Option(names = "--batch-threads", paramLabel = "T", defaultValue = "1",
+      description = "batching: batches run at the same time, like TF Serving's num_batch_threads (default: ${DEFAULT-VALUE})")
+  int batchThreads;
+
+  @Option(names = "--reference-batch", paramLabel = "R",
+      description = "batch size of the one-thread reference run (default: --max-batch)")
+  Integer referenceBatch;
+
   @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "image files, sent round-robin")
   List<Path> images;
 
@@ -93,9 +101,16 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
       throw new BadInputException("--max-batch must be between 2 and " + MAX_BATCH + ", got " + maxBatch);
     }
     if (!(maxWaitMs >= 0) || maxWaitMs > 60_000) throw new BadInputException("--max-wait-ms must be >= 0 (at most 60000), got " + maxWaitMs);
+    if (batchThreads < 1 || batchThreads > Batching.MAX_BATCH_THREADS) {
+      throw new BadInputException("--batch-threads must be between 1 and " + Batching.MAX_BATCH_THREADS + ", got " + batchThreads);
+    }
+    int refBatch = referenceBatch == null ? maxBatch : referenceBatch;
+    if (refBatch < 1 || refBatch > MAX_BATCH) {
+      throw new BadInputException("--reference-batch must be between 1 and " + MAX_BATCH + ", got " + refBatch);
+    }
     PrintWriter out = spec.commandLine().getOut();
     List<ImageInput> inputs = images.stream().map(ImageInput::of).toList();
-    Batching batching = new Batching(maxBatch, Duration.ofNanos(Math.round(maxWaitMs * 1e6)), clients);
+    Batching batching = new Batching(maxBatch, Duration.ofNanos(Math.round(maxWaitMs * 1e6)), clients, batchThreads);
     long nanos = Math.round(seconds * 1e9);
     out.printf(Locale.ROOT, "model: %s; %d client%s, %s s per phase, %d image%s round-robin%n", model.path(), clients,
         clients == 1 ? "" : "s", fmt(seconds), inputs.size(), inputs.size() == 1 ? "" : "s");
@@ -104,12 +119,12 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
     try (RestClassifier c = RestClassifier.open(model.path())) {
       c.classifyAll(inputs); // every image decodes (else: exit 2 naming it), and warm-up
       c.classifyAll(batchAt(inputs, 0, 1));
-      c.classifyAll(batchAt(inputs, 0, maxBatch));
+      c.classifyAll(batchAt(inputs, 0, refBatch));
       off = clients(c, inputs, nanos);
       out.printf(Locale.ROOT, "batching off: %d requests in %.1f s, %.2f images/s; %s%n",
           off.requests(), off.seconds(), off.imagesPerSecond(), off.latency());
       out.flush();
-      reference = oneThreadBatches(c, inputs, nanos);
+      reference = oneThreadBatches(c, inputs, refBatch, nanos);
     }
 
     Phase on;
@@ -121,13 +136,14 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
       on = clients(c, inputs, nanos);
       BatchingStats after = c.batchingStats();
       long runs = after.batches() - before.batches(), items = after.items() - before.items();
-      out.printf(Locale.ROOT, "batching on (max batch %d, max wait %s ms): %d requests in %.1f s, %.2f images/s; %s; "
-          + "%d session runs, mean batch %.2f%n", maxBatch, fmt(maxWaitMs), on.requests(), on.seconds(), on.imagesPerSecond(),
-          on.latency(), runs, runs == 0 ? 0.0 : (double) items / runs);
+      out.printf(Locale.ROOT, "batching on (max batch %d, max wait %s ms, %d batch thread%s): %d requests in %.1f s, %.2f images/s; %s; "
+          + "%d session runs, mean batch %.2f, at most %d at once%n", maxBatch, fmt(maxWaitMs), batchThreads,
+          batchThreads == 1 ? "" : "s", on.requests(), on.seconds(), on.imagesPerSecond(),
+          on.latency(), runs, runs == 0 ? 0.0 : (double) items / runs, after.mostConcurrentBatches());
     }
     out.printf(Locale.ROOT, "batch-%d throughput (1 thread, batches of %d): %d runs in %.1f s, %.2f images/s; %s per batch%n",
-        maxBatch, maxBatch, reference.requests(), reference.seconds(), reference.imagesPerSecond(), reference.latency());
-    out.printf(Locale.ROOT, "batching on / batch-%d throughput: %.2f; batching on / off: %.2f%n", maxBatch,
+        refBatch, refBatch, reference.requests(), reference.seconds(), reference.imagesPerSecond(), reference.latency());
+    out.printf(Locale.ROOT, "batching on / batch-%d throughput: %.2f; batching on / off: %.2f%n", refBatch,
         on.imagesPerSecond() / reference.imagesPerSecond(), on.imagesPerSecond() / off.imagesPerSecond());
     return Main.OK;
   }
@@ -185,13 +201,13 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
     }
   }
 
-  /** One thread sending batches of {@code maxBatch} images (round-robin) until the time is up. */
-  private Phase oneThreadBatches(RestClassifier c, List<ImageInput> inputs, long nanos) {
+  /** One thread sending batches of {@code size} images (round-robin) until the time is up. */
+  private Phase oneThreadBatches(RestClassifier c, List<ImageInput> inputs, int size, long nanos) {
     double[] ms = new double[64];
     int n = 0;
     long t0 = System.nanoTime(), deadline = t0 + nanos;
     do {
-      List<ImageInput> batch = batchAt(inputs, (long) n * maxBatch, maxBatch);
+      List<ImageInput> batch = batchAt(inputs, (long) n * size, size);
       long s = System.nanoTime();
       c.classifyAll(batch);
       if (n == ms.length) ms = Arrays.copyOf(ms, n * 2);
@@ -200,7 +216,7 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
     double secs = (System.nanoTime() - t0) / 1e9;
     double[] lat = Arrays.copyOf(ms, n);
     Arrays.sort(lat);
-    return new Phase(n, (long) n * maxBatch, secs, lat);
+    return new Phase(n, (long) n * size, secs, lat);
   }
 
   private static double[] unwrap(Future<double[]> f) throws Exception {

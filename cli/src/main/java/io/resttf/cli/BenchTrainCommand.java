@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -20,7 +21,8 @@ import picocli.CommandLine.Spec;
  * {@code rest-tf bench-train}: the time of one training step, as bench/pytorch/bench.py times the official
  * step: forward in training mode (BatchNorm on batch statistics, drop path 0.05), cross-entropy with label
  * smoothing 0.1, backward, clipping by global norm 1.0 and AdamW (weight decay 0.05), on a few fixed random
- * batches (the values do not change the cost), data loading excluded.
+ * batches (the values do not change the cost), data loading excluded. {@code --precision bf16} runs the same
+ * step under oneDNN's bfloat16 auto-mixed-precision rewriter (variables, the master weights, stay float32).
  */
 @Command(
     name = "bench-train",
@@ -28,7 +30,7 @@ import picocli.CommandLine.Spec;
     description = {
       "Times training steps (forward, loss, backward, clip, AdamW) on random batches, data loading excluded,"
           + " as bench/pytorch/bench.py times the official PyTorch step.",
-      "Prints seconds per step (median, p90, min) and images/s."
+      "Prints seconds per step (median, p90, min) and images/s; --profile N: time per executed op type of N traced steps."
     })
 final class BenchTrainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -56,6 +58,12 @@ final class BenchTrainCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed (default: ${DEFAULT-VALUE})")
   long seed;
 
+  @Mixin PrecisionOption precision;
+
+  @Option(names = "--profile", paramLabel = "N", defaultValue = "0",
+      description = "after timing, trace N more steps and print the time per executed op type and the slowest nodes")
+  int profile;
+
   @Override
   public Integer call() {
     if (batch < 1) throw new BadInputException("--batch must be >= 1, got " + batch);
@@ -64,6 +72,7 @@ final class BenchTrainCommand implements Callable<Integer> {
     }
     if (steps < 1) throw new BadInputException("--steps must be >= 1, got " + steps);
     if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
+    if (profile < 0) throw new BadInputException("--profile must be >= 0, got " + profile);
     if (!(dropPath >= 0 && dropPath < 1)) throw new BadInputException("--drop-path must be in [0, 1), got " + dropPath);
     RestConfig config = model.resolve();
     if (config.numClasses() < 1) throw new BadInputException(model.describe() + ": a training step needs a head (num_classes >= 1)");
@@ -74,7 +83,7 @@ final class BenchTrainCommand implements Callable<Integer> {
 
     TrainingGraph.Spec ts = TrainingGraph.Spec.of(config).withDropPath(dropPath);
     long t0 = System.nanoTime();
-    try (TrainingGraph g = TrainingGraph.build(ts, null)) {
+    try (TrainingGraph g = TrainingGraph.build(ts, precision.get().sessionConfig(null))) {
       g.initFresh(seed);
       long t1 = System.nanoTime();
       SplittableRandom rng = new SplittableRandom(seed);
@@ -92,13 +101,24 @@ final class BenchTrainCommand implements Callable<Integer> {
       Arrays.sort(sorted);
       double median = Percentiles.of(sorted, 50);
       out.printf(Locale.ROOT, "model:       %s (%s), %d classes%n", model.describe(), config.family().id(), config.numClasses());
-      out.printf(Locale.ROOT, "step:        batch %d, %dx%d, drop path %.2f, label smoothing 0.1, clip 1.0, AdamW%n",
-          batch, size, size, dropPath);
+      out.printf(Locale.ROOT, "step:        batch %d, %dx%d, drop path %.2f, label smoothing 0.1, clip 1.0, AdamW, precision %s%n",
+          batch, size, size, dropPath, precision.get().id());
       out.printf(Locale.ROOT, "graph build: %.1f ms%n", (t1 - t0) / 1e6);
       out.printf(Locale.ROOT, "runs:        %d warm-up, %d timed (last loss %.4f)%n", warmup, steps, loss);
       out.printf(Locale.ROOT, "time/step:   median %.3f s, p90 %.3f s, min %.3f s%n", median,
           Percentiles.of(sorted, 90), sorted[0]);
       out.printf(Locale.ROOT, "throughput:  %.1f images/s%n", batch / median);
+      if (profile > 0) {
+        OpProfile p = new OpProfile();
+        for (int i = 0; i < profile; i++) {
+          TrainingGraph.StepScalars sc = new TrainingGraph.StepScalars(2e-3, 0.9, 0.999, warmup + steps + i + 1, 0.05);
+          g.step(batches[i % batches.length], sc, r -> {
+            p.add(r);
+            return null;
+          });
+        }
+        p.print(out, profile);
+      }
     }
     return Main.OK;
   }

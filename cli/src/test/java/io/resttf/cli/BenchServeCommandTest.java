@@ -61,11 +61,23 @@ class BenchServeCommandTest {
         "--max-batch", "4", "--max-wait-ms", "2", a.toString(), b.toString()).ok().out();
     assertLine(out, "model: .*tiny; 4 clients, 1 s per phase, 2 images round-robin");
     assertLine(out, "batching off: [0-9]+ requests in " + NUMBER + " s, " + NUMBER + " images/s; " + LATENCY);
-    assertLine(out, "batching on \\(max batch 4, max wait 2 ms\\): [0-9]+ requests in " + NUMBER + " s, " + NUMBER
-        + " images/s; " + LATENCY + "; [0-9]+ session runs, mean batch " + NUMBER);
+    assertLine(out, "batching on \\(max batch 4, max wait 2 ms, 1 batch thread\\): [0-9]+ requests in " + NUMBER + " s, " + NUMBER
+        + " images/s; " + LATENCY + "; [0-9]+ session runs, mean batch " + NUMBER + ", at most 1 at once");
     assertLine(out, "batch-4 throughput \\(1 thread, batches of 4\\): [0-9]+ runs in " + NUMBER + " s, " + NUMBER
         + " images/s; " + LATENCY + " per batch");
     assertLine(out, "batching on / batch-4 throughput: " + NUMBER + "; batching on / off: " + NUMBER);
+  }
+
+  /** Two batch threads, and the reference at another batch size than the merged batches. */
+  @Test
+  void batchThreadsAndAReferenceBatch() {
+    String out = CliRun.of("bench-serve", "--model", model.toString(), "--clients", "4", "--seconds", "1",
+        "--max-batch", "2", "--batch-threads", "2", "--reference-batch", "8", a.toString(), b.toString()).ok().out();
+    assertLine(out, "batching on \\(max batch 2, max wait 5 ms, 2 batch threads\\): [0-9]+ requests in " + NUMBER + " s, "
+        + NUMBER + " images/s; " + LATENCY + "; [0-9]+ session runs, mean batch " + NUMBER + ", at most [12] at once");
+    assertLine(out, "batch-8 throughput \\(1 thread, batches of 8\\): [0-9]+ runs in " + NUMBER + " s, " + NUMBER
+        + " images/s; " + LATENCY + " per batch");
+    assertLine(out, "batching on / batch-8 throughput: " + NUMBER + "; batching on / off: " + NUMBER);
   }
 
   @Test
@@ -75,6 +87,9 @@ class BenchServeCommandTest {
     CliRun.of("bench-serve", "--model", m, "--seconds", "0", img).badInput("--seconds");
     CliRun.of("bench-serve", "--model", m, "--max-batch", "1", img).badInput("--max-batch");
     CliRun.of("bench-serve", "--model", m, "--max-wait-ms", "-1", img).badInput("--max-wait-ms");
+    CliRun.of("bench-serve", "--model", m, "--batch-threads", "0", img).badInput("--batch-threads", "between 1 and 64", "0");
+    CliRun.of("bench-serve", "--model", m, "--batch-threads", "65", img).badInput("--batch-threads", "65");
+    CliRun.of("bench-serve", "--model", m, "--reference-batch", "0", img).badInput("--reference-batch", "between 1 and 1024");
     CliRun.of("bench-serve", "--model", m, "--clients", "two", img).badInput("--clients");
     // found by ci/fuzz-cli: a million client threads, or a warm-up over a million batch sizes, never ended
     CliRun.of("bench-serve", "--model", m, "--clients", "1000000", img).badInput("--clients", "between 1 and 1024", "1000000");
@@ -91,7 +106,8 @@ class BenchServeCommandTest {
   @Test
   void help() {
     CliRun h = CliRun.of("bench-serve", "--help").ok();
-    for (String flag : new String[] {"--model", "--clients", "--seconds", "--max-batch", "--max-wait-ms", "IMAGE"}) {
+    for (String flag : new String[] {"--model", "--clients", "--seconds", "--max-batch", "--max-wait-ms", "--batch-threads",
+        "--reference-batch", "IMAGE"}) {
       assertTrue(h.out().contains(flag), h.out());
     }
     CliRun top = CliRun.of("--help");

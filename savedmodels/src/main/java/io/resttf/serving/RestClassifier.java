@@ -64,9 +64,10 @@ import org.tensorflow.types.TString;
  *
  * <p><b>Dynamic batching</b> ({@link #open(Path, Batching)}, off by default), as TF Serving's batching
  * options: concurrent small calls of {@link #predict} (same height and width) and of the {@code classify}
- * methods (any images) are queued, and one batcher thread runs up to {@link Batching#maxBatchSize()}
+ * methods (any images) are queued, and a batcher thread runs up to {@link Batching#maxBatchSize()}
  * images of them as one session run, waiting at most {@link Batching#maxWait()} after the first one
- * arrived, then hands each caller its rows. Callers see the same API and the same errors: if a merged
+ * arrived, then hands each caller its rows. {@link Batching#batchThreads()} batcher threads (default one)
+ * run that many batches at the same time. Callers see the same API and the same errors: if a merged
  * run fails (e.g. one caller sent a corrupt image), the calls are run again one by one, so each caller
  * gets its own result or error. A full queue fails the call at once ({@link QueueFullException}).
  *
@@ -138,16 +139,33 @@ public final class RestClassifier implements AutoCloseable {
    * @param maxWait how long the batcher waits, after the first queued call arrived, for more calls to
    *     fill the batch (zero: run whatever is queued at once)
    * @param maxQueue most calls waiting in the queue; one more fails at once with {@link QueueFullException}
+   * @param batchThreads batches run at the same time (TF Serving's {@code num_batch_threads}), each by its own
+   *     batcher thread as one session run; more than one lets small batches use cores a lone run leaves idle
    */
-  public record Batching(int maxBatchSize, Duration maxWait, int maxQueue) {
+  public record Batching(int maxBatchSize, Duration maxWait, int maxQueue, int batchThreads) {
     /** The queue bound {@link #of(int, Duration)} uses. */
     public static final int DEFAULT_MAX_QUEUE = 256;
+    /** The most batcher threads one classifier takes. */
+    public static final int MAX_BATCH_THREADS = 64;
 
     public Batching {
       Objects.requireNonNull(maxWait, "maxWait");
       if (maxBatchSize < 2) throw new BadInputException("batching: the maximum batch size must be at least 2 (got " + maxBatchSize + ")");
       if (maxWait.isNegative()) throw new BadInputException("batching: the maximum wait must not be negative (got " + maxWait + ")");
       if (maxQueue < 1) throw new BadInputException("batching: the queue must hold at least 1 call (got " + maxQueue + ")");
+      if (batchThreads < 1 || batchThreads > MAX_BATCH_THREADS) {
+        throw new BadInputException("batching: batch threads must be from 1 to " + MAX_BATCH_THREADS + " (got " + batchThreads + ")");
+      }
+    }
+
+    /** One batch at a time. */
+    public Batching(int maxBatchSize, Duration maxWait, int maxQueue) {
+      this(maxBatchSize, maxWait, maxQueue, 1);
+    }
+
+    /** The same options with {@code n} batches run at the same time. */
+    public Batching withBatchThreads(int n) {
+      return new Batching(maxBatchSize, maxWait, maxQueue, n);
     }
 
     /** Batching with a queue of {@value #DEFAULT_MAX_QUEUE} calls. */
@@ -175,8 +193,11 @@ public final class RestClassifier implements AutoCloseable {
    * @param rejected calls refused because the queue was full
    * @param largestBatch the most images one merged run held
    * @param waiting calls in the queue now
+   * @param mostConcurrentBatches the most batches that were being run at the same time (at most
+   *     {@link Batching#batchThreads()})
    */
-  public record BatchingStats(long calls, long items, long batches, long fallbacks, long rejected, int largestBatch, int waiting) {
+  public record BatchingStats(long calls, long items, long batches, long fallbacks, long rejected, int largestBatch, int waiting,
+      int mostConcurrentBatches) {
     /** Images per merged run (0 before the first). */
     public double meanBatchSize() {
       return batches == 0 ? 0 : (double) items / batches;
@@ -249,7 +270,7 @@ public final class RestClassifier implements AutoCloseable {
 
   /**
    * Opens an export (as {@link #open(Path)}) with dynamic batching of concurrent calls; {@code batching}
-   * null means off. The batcher is one daemon thread, stopped by {@link #close()}.
+   * null means off. The batcher threads are daemon threads, stopped by {@link #close()}.
    */
   public static RestClassifier open(Path dir, Batching batching) {
     return open(dir, batching, Precision.FP32);
@@ -308,7 +329,7 @@ public final class RestClassifier implements AutoCloseable {
 
   /** What the batcher has done so far (all zero when batching is off). */
   public BatchingStats batchingStats() {
-    return batcher == null ? new BatchingStats(0, 0, 0, 0, 0, 0, 0) : batcher.stats();
+    return batcher == null ? new BatchingStats(0, 0, 0, 0, 0, 0, 0, 0) : batcher.stats();
   }
 
   /** The SavedModel bundle (its session is shared; do not close it). */
@@ -698,7 +719,7 @@ public final class RestClassifier implements AutoCloseable {
   /**
    * Frees the session. Safe while other threads are mid-call: session runs in progress finish (a merged
    * batch being run completes), calls still waiting in the batching queue and calls made from now on fail
-   * with an {@link IllegalStateException} "classifier is closed"; the batcher thread is stopped and
+   * with an {@link IllegalStateException} "classifier is closed"; the batcher threads are stopped and
    * joined.
    */
   @Override
@@ -780,24 +801,29 @@ public final class RestClassifier implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Call<?>> queue = new ArrayDeque<>();
-    private final Thread thread;
+    private final List<Thread> threads = new ArrayList<>();
+    private int running; // batcher threads not yet finished, guarded by lock
     private boolean stopped;
     // statistics, guarded by lock
     private long calls, items, batches, fallbacks, rejected;
-    private int largestBatch;
+    private int largestBatch, inFlight, mostInFlight;
 
     Batcher(Batching options) {
       this.options = options;
       this.maxWaitNanos = options.maxWaitNanos();
-      this.thread = new Thread(this::loop, "rest-tf-batcher " + directory.getFileName());
-      thread.setDaemon(true);
-      thread.start();
+      this.running = options.batchThreads();
+      for (int i = 0; i < options.batchThreads(); i++) {
+        Thread t = new Thread(this::loop, "rest-tf-batcher-" + i + " " + directory.getFileName());
+        t.setDaemon(true);
+        threads.add(t);
+      }
+      threads.forEach(Thread::start);
     }
 
     BatchingStats stats() {
       lock.lock();
       try {
-        return new BatchingStats(calls, items, batches, fallbacks, rejected, largestBatch, queue.size());
+        return new BatchingStats(calls, items, batches, fallbacks, rejected, largestBatch, queue.size(), mostInFlight);
       } finally {
         lock.unlock();
       }
@@ -827,7 +853,7 @@ public final class RestClassifier implements AutoCloseable {
       }
     }
 
-    /** Stops the thread: the batch being run completes, queued calls fail; joins the thread. */
+    /** Stops the threads: the batches being run complete, queued calls fail; joins the threads. */
     void stop() {
       lock.lock();
       try {
@@ -836,11 +862,13 @@ public final class RestClassifier implements AutoCloseable {
         lock.unlock();
       }
       boolean interrupted = false;
-      while (thread.isAlive()) {
-        try {
-          thread.join();
-        } catch (InterruptedException e) {
-          interrupted = true;
+      for (Thread thread : threads) {
+        while (thread.isAlive()) {
+          try {
+            thread.join();
+          } catch (InterruptedException e) {
+            interrupted = true;
+          }
         }
       }
       if (interrupted) Thread.currentThread().interrupt();
@@ -854,14 +882,24 @@ public final class RestClassifier implements AutoCloseable {
             run(batch);
           } catch (Throwable t) {
             for (Call<?> c : batch) c.result.completeExceptionally(t);
+          } finally {
+            lock.lock();
+            try {
+              inFlight--;
+            } finally {
+              lock.unlock();
+            }
           }
         }
       } finally {
         lock.lock();
         try {
-          stopped = true;
-          for (Call<?> c : queue) c.result.completeExceptionally(closedError());
-          queue.clear();
+          // the last thread out fails what is still queued; until then the others may still take it
+          if (--running == 0) {
+            stopped = true;
+            for (Call<?> c : queue) c.result.completeExceptionally(closedError());
+            queue.clear();
+          }
         } finally {
           lock.unlock();
         }
@@ -909,6 +947,7 @@ public final class RestClassifier implements AutoCloseable {
           items += rows;
           batches++;
           largestBatch = Math.max(largestBatch, rows);
+          mostInFlight = Math.max(mostInFlight, ++inFlight);
           return batch;
         }
       } finally {

@@ -192,7 +192,19 @@ class BatchingClassifierTest {
   /** 8 threads calling classify, classifyEach and predict concurrently get the unbatched answers; calls were merged. */
   @Test
   void eightThreadsGetTheUnbatchedAnswers() throws Exception {
-    try (RestClassifier c = RestClassifier.open(model, new Batching(8, Duration.ofMillis(20), 64))) {
+    BatchingStats s = eightThreadsGetTheUnbatchedAnswers(new Batching(8, Duration.ofMillis(20), 64));
+    assertEquals(1, s.mostConcurrentBatches(), s::toString);
+  }
+
+  /** The same with batches of at most 4 run by two batcher threads: the same answers. */
+  @Test
+  void twoBatchThreadsGiveTheUnbatchedAnswers() throws Exception {
+    BatchingStats s = eightThreadsGetTheUnbatchedAnswers(new Batching(4, Duration.ofMillis(20), 64, 2));
+    assertTrue(s.mostConcurrentBatches() <= 2, s::toString);
+  }
+
+  private BatchingStats eightThreadsGetTheUnbatchedAnswers(Batching batching) throws Exception {
+    try (RestClassifier c = RestClassifier.open(model, batching)) {
       double[] worst = new double[3];
       List<Object> results = onThreads(8, t -> {
         List<Object> answers = new ArrayList<>();
@@ -243,10 +255,36 @@ class BatchingClassifierTest {
       assertEquals(8 * 3 * 3 + 2 * 3, s.calls());
       assertEquals(8 * 3 * 4 + 2 * 3, s.items());
       assertTrue(s.batches() < s.calls(), () -> "no calls were merged: " + s);
-      assertTrue(s.largestBatch() <= 8, s::toString);
+      assertTrue(s.largestBatch() <= batching.maxBatchSize(), s::toString);
       assertEquals(0, s.fallbacks());
       assertEquals(0, s.rejected());
+      return s;
     }
+  }
+
+  /**
+   * Two batcher threads run two batches at the same time: 16 threads keep the queue full, so while one
+   * batch runs the other thread finds a full batch waiting (with one thread there is never more than one).
+   */
+  @Test
+  void twoBatchThreadsRunTwoBatchesAtOnce() throws Exception {
+    int before = liveBatchers();
+    try (RestClassifier c = RestClassifier.open(model, new Batching(2, Duration.ofMinutes(2), 64, 2))) {
+      assertEquals(before + 2, liveBatchers());
+      List<Object> got = onThreads(16, t -> {
+        for (int k = 0; k < 6; k++) {
+          Classification r = c.classify(images.get((t + k) % 8).bytes());
+          assertSameTop(single.get((t + k) % 8), r, "thread " + t);
+        }
+        return null;
+      });
+      for (Object r : got) if (r instanceof Exception e) throw new AssertionError(e);
+      BatchingStats s = c.batchingStats();
+      assertEquals(16 * 6, s.calls(), s::toString);
+      assertEquals(2, s.largestBatch(), s::toString);
+      assertEquals(2, s.mostConcurrentBatches(), s::toString);
+    }
+    assertEquals(before, liveBatchers(), "every batcher thread ended");
   }
 
   /** 8 calls merged into one run of 8 answer bit for bit as an unbatched call of those 8 images. */
@@ -444,6 +482,11 @@ class BatchingClassifierTest {
     assertThrows(BadInputException.class, () -> new Batching(1, Duration.ZERO, 1));
     assertThrows(BadInputException.class, () -> new Batching(8, Duration.ofMillis(-1), 1));
     assertThrows(BadInputException.class, () -> new Batching(8, Duration.ZERO, 0));
+    var threads = assertThrows(BadInputException.class, () -> new Batching(8, Duration.ZERO, 1, 0));
+    assertEquals("batching: batch threads must be from 1 to 64 (got 0)", threads.getMessage());
+    assertThrows(BadInputException.class, () -> Batching.of(8, Duration.ZERO).withBatchThreads(65));
+    assertEquals(1, Batching.of(4, Duration.ZERO).batchThreads());
+    assertEquals(3, Batching.of(4, Duration.ZERO).withBatchThreads(3).batchThreads());
     assertEquals(Batching.DEFAULT_MAX_QUEUE, Batching.of(4, Duration.ZERO).maxQueue());
     assertTrue(plain.batching().isEmpty());
     assertEquals(0, plain.batchingStats().calls());

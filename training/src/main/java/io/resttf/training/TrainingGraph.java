@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.tensorflow.Graph;
@@ -395,17 +396,27 @@ public final class TrainingGraph implements AutoCloseable {
 
   /** One optimisation step on {@code batch}: forward, loss, gradients, clipping, AdamW, BN and EMA updates. */
   public StepResult step(Batch batch, StepScalars s) {
+    return step(batch, s, r -> {
+      try (Result res = r.run()) {
+        float l = ((TFloat32) res.get(0)).getFloat();
+        float gn = ((TFloat32) res.get(1)).getFloat();
+        return new StepResult(l, gn, TfTensors.toHost((TFloat32) res.get(2)).toFloats());
+      }
+    });
+  }
+
+  /**
+   * One optimisation step whose runner (fed, targeting the update, fetching loss, global norm and logits)
+   * {@code run} runs, e.g. with trace options to profile it; the feeds are closed after.
+   */
+  public <T> T step(Batch batch, StepScalars s, Function<Session.Runner, T> run) {
     List<Tensor> feeds = new ArrayList<>();
     try {
       Session.Runner r = feedBatch(session.runner(), batch, feeds);
       TFloat32 sc = TFloat32.vectorOf(s.toFeed());
       feeds.add(sc);
       r.feed(scalars, sc).addTarget(trainOp).fetch(loss.loss()).fetch(clip.globalNorm()).fetch(network.logits());
-      try (Result res = r.run()) {
-        float l = ((TFloat32) res.get(0)).getFloat();
-        float gn = ((TFloat32) res.get(1)).getFloat();
-        return new StepResult(l, gn, TfTensors.toHost((TFloat32) res.get(2)).toFloats());
-      }
+      return run.apply(r);
     } finally {
       feeds.forEach(Tensor::close);
     }

@@ -458,13 +458,13 @@ final class CaseGenerator {
     return switch (verb) {
       case "bench" -> List.of("--batch", "--size", "--iters", "--warmup", "--threads", "--seed", "--profile", "--precision");
       case "bench-peak" -> List.of("--size", "--iters", "--threads");
-      case "bench-train" -> List.of("--batch", "--size", "--steps", "--warmup", "--drop-path", "--seed");
+      case "bench-train" -> List.of("--batch", "--size", "--steps", "--warmup", "--drop-path", "--seed", "--profile", "--precision");
       case "bench-io" -> List.of("--repeats", "--warmup", "--seed", "--variant");
       case "classify" -> List.of("--top-k", "--batch", "--max-pixels", "--precision", "--batch-from");
       case "eval" -> List.of("--limit", "--batch", "--split", "--max-pixels", "--precision");
       case "export" -> List.of("--version", "--image-size", "--max-pixels", "--name", "--version-policy", "--version-label");
       case "bench-soak" -> List.of("--calls", "--samples");
-      case "bench-serve" -> List.of("--clients", "--seconds", "--max-batch", "--max-wait-ms");
+      case "bench-serve" -> List.of("--clients", "--seconds", "--max-batch", "--max-wait-ms", "--batch-threads", "--reference-batch");
       case "demo" -> List.of("--limit", "--batch");
       case "forward" -> List.of("--layout", "--precision");
       case "analyze" -> List.of("--size", "--batch", "--limit", "--max-pixels", "--fashion-mnist");
