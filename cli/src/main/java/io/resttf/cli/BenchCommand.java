@@ -293,9 +293,10 @@ final class BenchCommand implements Callable<Integer> {
 
   /**
    * TF sizes its CPU thread pools once per process, from the options of the first session; a throwaway
-   * session with the requested intra-op thread count created before the model's makes them that size.
+   * session with the requested intra-op thread count created before the model's makes them that size (the
+   * inter-op pool then gets TF's default for it: with oneDNN, cores ÷ intra-op threads).
    */
-  private static void configureThreads(int n) {
+  static void configureThreads(int n) {
     ConfigProto proto = ConfigProto.newBuilder().setIntraOpParallelismThreads(n).build();
     try (Graph g = new Graph(); Session s = new Session(g, proto)) {
       // creating the session is what sizes the pools

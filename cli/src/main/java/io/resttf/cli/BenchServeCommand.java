@@ -71,6 +71,11 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
       description = "batching: batches run at the same time, like TF Serving's num_batch_threads (default: ${DEFAULT-VALUE})")
   int batchThreads;
 
+  @Option(names = "--threads", paramLabel = "N",
+      description = "TensorFlow intra-op threads for the process (default: TensorFlow's choice, one per core); with 1,"
+          + " TF's inter-op pool gets one thread per core, so concurrent runs and independent ops use the cores")
+  Integer threads;
+
   @Option(names = "--reference-batch", paramLabel = "R",
       description = "batch size of the one-thread reference run (default: --max-batch)")
   Integer referenceBatch;
@@ -104,6 +109,7 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
     if (batchThreads < 1 || batchThreads > Batching.MAX_BATCH_THREADS) {
       throw new BadInputException("--batch-threads must be between 1 and " + Batching.MAX_BATCH_THREADS + ", got " + batchThreads);
     }
+    if (threads != null && (threads < 1 || threads > 1024)) throw new BadInputException("--threads must be between 1 and 1024, got " + threads);
     int refBatch = referenceBatch == null ? maxBatch : referenceBatch;
     if (refBatch < 1 || refBatch > MAX_BATCH) {
       throw new BadInputException("--reference-batch must be between 1 and " + MAX_BATCH + ", got " + refBatch);
@@ -112,8 +118,10 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
     List<ImageInput> inputs = images.stream().map(ImageInput::of).toList();
     Batching batching = new Batching(maxBatch, Duration.ofNanos(Math.round(maxWaitMs * 1e6)), clients, batchThreads);
     long nanos = Math.round(seconds * 1e9);
-    out.printf(Locale.ROOT, "model: %s; %d client%s, %s s per phase, %d image%s round-robin%n", model.path(), clients,
-        clients == 1 ? "" : "s", fmt(seconds), inputs.size(), inputs.size() == 1 ? "" : "s");
+    if (threads != null) BenchCommand.configureThreads(threads);
+    out.printf(Locale.ROOT, "model: %s; %d client%s, %s s per phase, %d image%s round-robin, %s%n", model.path(), clients,
+        clients == 1 ? "" : "s", fmt(seconds), inputs.size(), inputs.size() == 1 ? "" : "s",
+        threads == null ? "default threads" : threads + " intra-op thread" + (threads == 1 ? "" : "s"));
 
     Phase off, reference;
     try (RestClassifier c = RestClassifier.open(model.path())) {

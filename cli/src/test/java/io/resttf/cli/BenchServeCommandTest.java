@@ -59,7 +59,7 @@ class BenchServeCommandTest {
   void reportsBothPhasesAndTheBatchReference() {
     String out = CliRun.of("bench-serve", "--model", model.toString(), "--clients", "4", "--seconds", "1",
         "--max-batch", "4", "--max-wait-ms", "2", a.toString(), b.toString()).ok().out();
-    assertLine(out, "model: .*tiny; 4 clients, 1 s per phase, 2 images round-robin");
+    assertLine(out, "model: .*tiny; 4 clients, 1 s per phase, 2 images round-robin, default threads");
     assertLine(out, "batching off: [0-9]+ requests in " + NUMBER + " s, " + NUMBER + " images/s; " + LATENCY);
     assertLine(out, "batching on \\(max batch 4, max wait 2 ms, 1 batch thread\\): [0-9]+ requests in " + NUMBER + " s, " + NUMBER
         + " images/s; " + LATENCY + "; [0-9]+ session runs, mean batch " + NUMBER + ", at most 1 at once");
@@ -90,6 +90,7 @@ class BenchServeCommandTest {
     CliRun.of("bench-serve", "--model", m, "--batch-threads", "0", img).badInput("--batch-threads", "between 1 and 64", "0");
     CliRun.of("bench-serve", "--model", m, "--batch-threads", "65", img).badInput("--batch-threads", "65");
     CliRun.of("bench-serve", "--model", m, "--reference-batch", "0", img).badInput("--reference-batch", "between 1 and 1024");
+    CliRun.of("bench-serve", "--model", m, "--threads", "0", img).badInput("--threads", "between 1 and 1024");
     CliRun.of("bench-serve", "--model", m, "--clients", "two", img).badInput("--clients");
     // found by ci/fuzz-cli: a million client threads, or a warm-up over a million batch sizes, never ended
     CliRun.of("bench-serve", "--model", m, "--clients", "1000000", img).badInput("--clients", "between 1 and 1024", "1000000");
@@ -107,7 +108,7 @@ class BenchServeCommandTest {
   void help() {
     CliRun h = CliRun.of("bench-serve", "--help").ok();
     for (String flag : new String[] {"--model", "--clients", "--seconds", "--max-batch", "--max-wait-ms", "--batch-threads",
-        "--reference-batch", "IMAGE"}) {
+        "--reference-batch", "--threads", "IMAGE"}) {
       assertTrue(h.out().contains(flag), h.out());
     }
     CliRun top = CliRun.of("--help");

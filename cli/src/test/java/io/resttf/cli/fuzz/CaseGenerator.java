@@ -464,7 +464,7 @@ final class CaseGenerator {
       case "eval" -> List.of("--limit", "--batch", "--split", "--max-pixels", "--precision");
       case "export" -> List.of("--version", "--image-size", "--max-pixels", "--name", "--version-policy", "--version-label");
       case "bench-soak" -> List.of("--calls", "--samples");
-      case "bench-serve" -> List.of("--clients", "--seconds", "--max-batch", "--max-wait-ms", "--batch-threads", "--reference-batch");
+      case "bench-serve" -> List.of("--clients", "--seconds", "--max-batch", "--max-wait-ms", "--batch-threads", "--reference-batch", "--threads");
       case "demo" -> List.of("--limit", "--batch");
       case "forward" -> List.of("--layout", "--precision");
       case "analyze" -> List.of("--size", "--batch", "--limit", "--max-pixels", "--fashion-mnist");
