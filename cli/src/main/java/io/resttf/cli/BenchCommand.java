@@ -294,7 +294,7 @@ final class BenchCommand implements Callable<Integer> {
   /**
    * TF sizes its CPU thread pools once per process, from the options of the first session; a throwaway
    * session with the requested intra-op thread count created before the model's makes them that size (the
-   * inter-op pool then gets TF's default for it: with oneDNN, cores ÷ intra-op threads).
+   * inter-op pool keeps TF's default, one thread per core).
    */
   static void configureThreads(int n) {
     ConfigProto proto = ConfigProto.newBuilder().setIntraOpParallelismThreads(n).build();

@@ -73,7 +73,7 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
 
   @Option(names = "--threads", paramLabel = "N",
       description = "TensorFlow intra-op threads for the process (default: TensorFlow's choice, one per core); with 1,"
-          + " TF's inter-op pool gets one thread per core, so concurrent runs and independent ops use the cores")
+          + " each op runs whole on one thread, and concurrent runs take the cores side by side")
   Integer threads;
 
   @Option(names = "--reference-batch", paramLabel = "R",
