@@ -22,15 +22,16 @@ final class ExecutorModels {
 
   private ExecutorModels() {}
 
-  static RestClassifier classifier(String dir, int threads) {
+  static RestClassifier classifier(String dir, ExecutorThreads threads) {
     return (RestClassifier) load("classify:" + dir, threads, () -> RestClassifier.open(Path.of(dir)));
   }
 
-  static RestSegmenter segmenter(String dir, int threads) {
+  static RestSegmenter segmenter(String dir, ExecutorThreads threads) {
     return (RestSegmenter) load("segment:" + dir, threads, () -> RestSegmenter.open(Path.of(dir)));
   }
 
-  private static synchronized AutoCloseable load(String key, int threads, java.util.function.Supplier<AutoCloseable> open) {
+  private static synchronized AutoCloseable load(String key, ExecutorThreads threads,
+      java.util.function.Supplier<AutoCloseable> open) {
     AutoCloseable m = MODELS.get(key);
     if (m != null) return m;
     sizePools(threads);
@@ -44,10 +45,11 @@ final class ExecutorModels {
   }
 
   /** Sizes TF's intra- and inter-op pools (a throwaway session: the first session's options size them). */
-  private static void sizePools(int threads) {
-    if (poolsSized || threads <= 0) return;
+  private static void sizePools(ExecutorThreads threads) {
+    if (poolsSized || threads.intraOp() <= 0) return;
     poolsSized = true;
-    ConfigProto proto = ConfigProto.newBuilder().setIntraOpParallelismThreads(threads).setInterOpParallelismThreads(threads).build();
+    ConfigProto proto = ConfigProto.newBuilder().setIntraOpParallelismThreads(threads.intraOp())
+        .setInterOpParallelismThreads(threads.interOp()).build();
     try (Graph g = new Graph(); Session s = new Session(g, proto)) {
       // creating the session is what sizes the pools
     }

@@ -126,7 +126,7 @@ public final class RestTfSpark {
   /** Top-k classes of each image through the export's {@code classify_images} (its own preprocessing). */
   public static Dataset<Row> classify(Dataset<Row> images, String modelDir, SparkOptions options) {
     SparkModel m = SparkModel.resolve(modelDir, SavedModelExporter.TASK_CLASSIFICATION, ServingSignatures.CLASSIFY_IMAGES, options.executorModelDir());
-    int threads = threads(images.sparkSession(), options);
+    ExecutorThreads threads = threads(images.sparkSession(), options);
     int k = options.topK();
     Long version = m.version();
     BatchFunction f = batch -> {
@@ -162,7 +162,7 @@ public final class RestTfSpark {
    */
   public static Dataset<Row> embed(Dataset<Row> images, String modelDir, SparkOptions options) {
     SparkModel m = SparkModel.resolve(modelDir, SavedModelExporter.TASK_CLASSIFICATION, ServingSignatures.FEATURES, options.executorModelDir());
-    int threads = threads(images.sparkSession(), options);
+    ExecutorThreads threads = threads(images.sparkSession(), options);
     boolean multi = options.multiScale();
     Long version = m.version();
     StructType schema = embedSchema(multi);
@@ -198,7 +198,7 @@ public final class RestTfSpark {
    */
   public static Dataset<Row> segment(Dataset<Row> images, String modelDir, SparkOptions options) {
     SparkModel m = SparkModel.resolve(modelDir, SavedModelExporter.TASK_SEGMENTATION, ServingSignatures.SEGMENT_IMAGES, options.executorModelDir());
-    int threads = threads(images.sparkSession(), options);
+    ExecutorThreads threads = threads(images.sparkSession(), options);
     Long version = m.version();
     List<String> labels = m.labels();
     BatchFunction f = batch -> {
@@ -523,11 +523,20 @@ public final class RestTfSpark {
   }
 
   /**
-   * TF threads per executor JVM: the option, else the executor's cores ({@code spark.executor.cores}, or the
-   * cores of a {@code local[N]} / {@code local-cluster[n,C,m]} master); 0 leaves TF's default (every core).
+   * TF's pools per executor JVM: intra-op threads from the option, else the executor's cores; inter-op threads
+   * the executor's cores (its concurrent tasks), else the intra-op count. 0 leaves TF's default (every core).
    */
-  static int threads(SparkSession spark, SparkOptions options) {
-    if (options.threads() > 0) return options.threads();
+  static ExecutorThreads threads(SparkSession spark, SparkOptions options) {
+    int cores = executorCores(spark);
+    int intra = options.threads() > 0 ? options.threads() : cores;
+    return new ExecutorThreads(intra, cores > 0 ? cores : intra);
+  }
+
+  /**
+   * An executor's cores: {@code spark.executor.cores}, or the cores of a {@code local[N]} /
+   * {@code local-cluster[n,C,m]} master; 0 when unknown.
+   */
+  static int executorCores(SparkSession spark) {
     var conf = spark.sparkContext().getConf();
     if (conf.contains("spark.executor.cores")) return conf.getInt("spark.executor.cores", 0);
     String master = spark.sparkContext().master();

@@ -45,8 +45,9 @@ public abstract class SparkJobCommand implements Callable<Integer> {
   @Option(names = "--batch", paramLabel = "N", defaultValue = "32", description = "images per model call (default ${DEFAULT-VALUE})")
   int batch;
 
-  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-      description = "TensorFlow threads per executor JVM, shared by its tasks (default 0: the executor's cores)")
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
+      description = "TensorFlow intra-op threads per executor JVM (default 1: each task's ops run whole on its own core;"
+          + " 0: the executor's cores); its inter-op pool gets the executor's cores")
   int threads;
 
   @Option(names = "--partitions", paramLabel = "N", defaultValue = "0",

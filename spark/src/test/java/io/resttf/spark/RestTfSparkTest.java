@@ -110,8 +110,11 @@ class RestTfSparkTest {
 
   @Test
   void tensorFlowThreadsFollowTheExecutorsCores() {
-    assertEquals(2, RestTfSpark.threads(spark, SparkOptions.defaults()), "local[2]: two cores per executor");
-    assertEquals(3, RestTfSpark.threads(spark, SparkOptions.defaults().withThreads(3)));
+    assertEquals(2, RestTfSpark.executorCores(spark), "local[2]: two cores per executor");
+    // the default, one intra-op thread: the two concurrent tasks still get an inter-op thread each
+    assertEquals(new ExecutorThreads(1, 2), RestTfSpark.threads(spark, SparkOptions.defaults()));
+    assertEquals(new ExecutorThreads(2, 2), RestTfSpark.threads(spark, SparkOptions.defaults().withThreads(0)));
+    assertEquals(new ExecutorThreads(3, 2), RestTfSpark.threads(spark, SparkOptions.defaults().withThreads(3)));
     assertEquals("threads 2000: must be 0 (the executor's cores) .. 1024",
         assertThrows(BadInputException.class, () -> SparkOptions.defaults().withThreads(2000)).getMessage());
   }
