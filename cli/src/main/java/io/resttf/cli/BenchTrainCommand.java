@@ -92,9 +92,8 @@ final class BenchTrainCommand implements Callable<Integer> {
       double[] s = new double[steps];
       float loss = Float.NaN;
       for (int i = 0; i < warmup + steps; i++) {
-        TrainingGraph.StepScalars sc = new TrainingGraph.StepScalars(2e-3, 0.9, 0.999, i + 1, 0.05);
         long a = System.nanoTime();
-        loss = g.step(batches[i % batches.length], sc).loss();
+        loss = g.step(batches[i % batches.length], scalars(i + 1)).loss();
         if (i >= warmup) s[i - warmup] = (System.nanoTime() - a) / 1e9;
       }
       double[] sorted = s.clone();
@@ -111,8 +110,7 @@ final class BenchTrainCommand implements Callable<Integer> {
       if (profile > 0) {
         OpProfile p = new OpProfile();
         for (int i = 0; i < profile; i++) {
-          TrainingGraph.StepScalars sc = new TrainingGraph.StepScalars(2e-3, 0.9, 0.999, warmup + steps + i + 1, 0.05);
-          g.step(batches[i % batches.length], sc, r -> {
+          g.step(batches[i % batches.length], scalars(warmup + steps + i + 1), r -> {
             p.add(r);
             return null;
           });
@@ -121,6 +119,11 @@ final class BenchTrainCommand implements Callable<Integer> {
       }
     }
     return Main.OK;
+  }
+
+  /** AdamW's scalars for step {@code t} (1-based): lr 2e-3, betas 0.9 / 0.999, weight decay 0.05. */
+  private static TrainingGraph.StepScalars scalars(int t) {
+    return new TrainingGraph.StepScalars(2e-3, 0.9, 0.999, t, 0.05);
   }
 
   /** Random pixels, labels, label-smoothed targets (0.1) and drop-path masks as the trainer draws them. */
