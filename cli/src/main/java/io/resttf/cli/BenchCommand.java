@@ -5,18 +5,17 @@ import io.resttf.model.RestConfig;
 import io.resttf.model.Precision;
 import io.resttf.model.RestModel;
 import io.resttf.tensor.BadInputException;
+import io.resttf.util.ThreadPools;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.FloatDataBuffer;
-import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -100,7 +99,7 @@ final class BenchCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     Progress progress = new Progress(err, System.console() != null);
 
-    if (threads != null) configureThreads(threads);
+    if (threads != null) ThreadPools.size(threads, 0);
     long t0 = System.nanoTime();
     try (RestModel m = RestModel.create(config, null, precision.get())) {
       long t1 = System.nanoTime();
@@ -161,7 +160,7 @@ final class BenchCommand implements Callable<Integer> {
     ResourceEstimate.require(what, base, batch, hw[0], hw[1], false).requireInputOnHeap(what);
     PrintWriter out = spec.commandLine().getOut();
     Progress progress = new Progress(spec.commandLine().getErr(), System.console() != null);
-    if (threads != null) configureThreads(threads);
+    if (threads != null) ThreadPools.size(threads, 0);
     java.util.List<RestModel> models = new java.util.ArrayList<>();
     double[][] ms = new double[styles.size()][rounds * iters];
     try (TFloat32 in = randomInput(hw[0], hw[1], base.inChans())) {
@@ -289,18 +288,6 @@ final class BenchCommand implements Callable<Integer> {
   private static double gaussian(SplittableRandom rng) {
     double u = 1.0 - rng.nextDouble(), v = rng.nextDouble();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-
-  /**
-   * TF sizes its CPU thread pools once per process, from the options of the first session; a throwaway
-   * session with the requested intra-op thread count created before the model's makes them that size (the
-   * inter-op pool keeps TF's default, one thread per core).
-   */
-  static void configureThreads(int n) {
-    ConfigProto proto = ConfigProto.newBuilder().setIntraOpParallelismThreads(n).build();
-    try (Graph g = new Graph(); Session s = new Session(g, proto)) {
-      // creating the session is what sizes the pools
-    }
   }
 
   /**

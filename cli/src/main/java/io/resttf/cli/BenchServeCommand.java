@@ -5,6 +5,7 @@ import io.resttf.serving.RestClassifier.Batching;
 import io.resttf.serving.RestClassifier.BatchingStats;
 import io.resttf.serving.RestClassifier.ImageInput;
 import io.resttf.tensor.BadInputException;
+import io.resttf.util.ThreadPools;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -118,7 +119,7 @@ final class BenchServeCommand implements java.util.concurrent.Callable<Integer> 
     List<ImageInput> inputs = images.stream().map(ImageInput::of).toList();
     Batching batching = new Batching(maxBatch, Duration.ofNanos(Math.round(maxWaitMs * 1e6)), clients, batchThreads);
     long nanos = Math.round(seconds * 1e9);
-    if (threads != null) BenchCommand.configureThreads(threads);
+    if (threads != null) ThreadPools.size(threads, 0);
     out.printf(Locale.ROOT, "model: %s; %d client%s, %s s per phase, %d image%s round-robin, %s%n", model.path(), clients,
         clients == 1 ? "" : "s", fmt(seconds), inputs.size(), inputs.size() == 1 ? "" : "s",
         threads == null ? "default threads" : threads + " intra-op thread" + (threads == 1 ? "" : "s"));

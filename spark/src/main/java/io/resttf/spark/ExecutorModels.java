@@ -5,9 +5,7 @@ import io.resttf.serving.RestSegmenter;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.tensorflow.Graph;
-import org.tensorflow.Session;
-import org.tensorflow.proto.ConfigProto;
+import io.resttf.util.ThreadPools;
 
 /**
  * One loaded model per executor JVM: the first task that needs an export loads it, every later task of the
@@ -44,15 +42,11 @@ final class ExecutorModels {
     return m;
   }
 
-  /** Sizes TF's intra- and inter-op pools (a throwaway session: the first session's options size them). */
+  /** Sizes TF's intra- and inter-op pools, before the JVM's first model load. */
   private static void sizePools(ExecutorThreads threads) {
     if (poolsSized || threads.intraOp() <= 0) return;
     poolsSized = true;
-    ConfigProto proto = ConfigProto.newBuilder().setIntraOpParallelismThreads(threads.intraOp())
-        .setInterOpParallelismThreads(threads.interOp()).build();
-    try (Graph g = new Graph(); Session s = new Session(g, proto)) {
-      // creating the session is what sizes the pools
-    }
+    ThreadPools.size(threads.intraOp(), threads.interOp());
   }
 
   private static synchronized void closeAll() {
