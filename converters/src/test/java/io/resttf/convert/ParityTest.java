@@ -85,6 +85,32 @@ class ParityTest {
     }
   }
 
+  /**
+   * rest_lite at 224², batch 1: its stage-3 MLPs run on two halves of their rows (the inference graph's
+   * answer to oneDNN running them on one thread, RestNetwork.MLP_ROWS_SPLIT_OP), and that run reproduces
+   * the official float64 logits.
+   */
+  @Test
+  void restLiteFullMatchesWithItsStage3MlpsOnHalvesOfTheRows() {
+    Path dir = Fixtures.parity("rest_lite-full");
+    Conversion c = Conversion.load(Conversion.Request.of(dir.resolve("weights.pth"), null), null);
+    try (RestModel model = c.model();
+         org.tensorflow.types.TFloat32 x = io.resttf.tensor.TfTensors.toTf(
+             Layouts.nchwToNhwc(Npy.read(dir.resolve("input_0.npy"))));
+         org.tensorflow.Result r = model.session().runner().feed(model.network().input(), x)
+             .fetch(model.network().logits())
+             .setOptions(org.tensorflow.proto.RunOptions.newBuilder()
+                 .setTraceLevel(org.tensorflow.proto.RunOptions.TraceLevel.FULL_TRACE).build())
+             .runAndFetchMetadata()) {
+      long halves = r.getMetadata().orElseThrow().getStepStats().getDevStatsList().stream()
+          .flatMap(d -> d.getNodeStatsList().stream())
+          .filter(n -> n.getNodeName().endsWith("mlp/" + io.resttf.model.RestNetwork.MLP_ROWS_SPLIT_OP)).count();
+      assertEquals(2, halves, "stage-3 MLPs run on halves of their rows");
+      HostTensor logits = io.resttf.tensor.TfTensors.toHost((org.tensorflow.types.TFloat32) r.get(0));
+      assertClose(Npy.read(dir.resolve("logits_0.npy")), logits, V1_TOLERANCE * 5, false, "rest_lite-full split MLPs");
+    }
+  }
+
   /** A converted TF checkpoint restores into a fresh graph and still reproduces the references. */
   @Test
   void tfCheckpointRoundTrip(@TempDir Path tmp) {

@@ -8,9 +8,12 @@ import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Split;
+import org.tensorflow.op.core.SplitV;
+import org.tensorflow.op.core.SwitchCond;
 import org.tensorflow.op.math.Mean;
 import org.tensorflow.op.nn.FusedBatchNorm;
 import org.tensorflow.op.train.BatchMatMul;
+import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
@@ -526,10 +529,73 @@ final class Nn {
   /** fc1 → GELU → fc2 on a [-1, dim] view: MatMul, BiasAdd and GELU adjacent, for the remapper to fuse. */
   Operand<TFloat32> mlp(Operand<TFloat32> x, String prefix, int dim, int hidden) {
     Operand<TFloat32> rows = tf.reshape(x, ints(-1, dim));
-    Operand<TFloat32> h = gelu(dense(rows, prefix + ".fc1", dim, hidden, true));
-    h = dropout(h, dropRate());
-    Operand<TFloat32> y = dropout(dense(h, prefix + ".fc2", hidden, dim, true), dropRate());
+    long[] band = training == null && !params.hasBf16Copies() ? splitMlpRows(dim, hidden) : null;
+    if (band == null) {
+      Operand<TFloat32> h = gelu(dense(rows, prefix + ".fc1", dim, hidden, true));
+      h = dropout(h, dropRate());
+      Operand<TFloat32> y = dropout(dense(h, prefix + ".fc2", hidden, dim, true), dropRate());
+      return tf.reshape(y, tf.shape(x));
+    }
+    // Inference only: the row count decides at run time between the MLP on all rows and on two halves.
+    Ops s1 = tf.withSubScope(prefix + ".fc1");
+    Ops s2 = tf.withSubScope(prefix + ".fc2");
+    ParamSpec w1 = ParamSpec.linear(prefix + ".fc1.weight", hidden, dim);
+    Operand<TFloat32> w1v = params.add(w1);
+    Operand<TFloat32> b1v = params.add(ParamSpec.bias(prefix + ".fc1.bias", w1, hidden));
+    ParamSpec w2 = ParamSpec.linear(prefix + ".fc2.weight", dim, hidden);
+    Operand<TFloat32> w2v = params.add(w2);
+    Operand<TFloat32> b2v = params.add(ParamSpec.bias(prefix + ".fc2.bias", w2, dim));
+    java.util.function.Function<Operand<TFloat32>, Operand<TFloat32>> fc1Fc2 = r -> s2.nn.biasAdd(
+        s2.linalg.matMul(gelu(s1.nn.biasAdd(s1.linalg.matMul(r, w1v), b1v)), w2v), b2v);
+
+    Operand<TInt64> n = tf.stridedSlice(tf.shape(rows, TInt64.class), Indices.at(0));
+    Operand<TBool> split = tf.math.logicalAnd(tf.math.greaterEqual(n, tf.constant(band[0])),
+        tf.math.less(n, tf.constant(band[1])));
+    SwitchCond<TFloat32> byRows = tf.switchCond(rows, split);
+    Operand<TFloat32> whole = fc1Fc2.apply(byRows.outputFalse());
+    // rows [0, n/2) and [n/2, n): views of one buffer (a split along axis 0 copies nothing)
+    Operand<TInt64> firstHalf = tf.math.floorDiv(n, tf.constant(2L));
+    SplitV<TFloat32> halves = tf.withSubScope(prefix).withName(SPLIT_MLP_OP).splitV(byRows.outputTrue(),
+        tf.stack(List.of(firstHalf, tf.math.sub(n, firstHalf))), tf.constant(0), 2L);
+    Operand<TFloat32> joined = tf.concat(List.of(fc1Fc2.apply(halves.output().get(0)),
+        fc1Fc2.apply(halves.output().get(1))), tf.constant(0));
+    Operand<TFloat32> y = tf.merge(List.of(whole, joined)).output();
     return tf.reshape(y, tf.shape(x));
+  }
+
+  /**
+   * oneDNN in this TF runs a MatMul on one thread when its operands and result fit in L2
+   * ({@code ExecuteSingleThreadedGemm}: 4·(m·n + k·(m + n)) bytes under 1.01 × Eigen's L2 size, 2 MiB per
+   * core on this Intel Xeon), whatever the intra-op pool holds. rest_lite's and rest_small's stage 3 at
+   * batch 1, 224² (196 tokens, 256 → 1024 → 256) falls under it in every fc1 and fc2, and the second core
+   * sits idle. Such an MLP runs better on two halves of its rows, joined: each half still gets one thread, but
+   * the executor runs the two at once on its two inter-op threads. Row by row the arithmetic is unchanged.
+   * Where the rule does not hold the MLP is left whole (bench/PROFILE.md).
+   *
+   * @return the row counts [from, to) for which fc1 falls under the rule and is worth a second core
+   *     (at least {@value #SPLIT_MLP_MIN_MACS} multiply-adds), or null if none does or it is switched off
+   */
+  static long[] splitMlpRows(int dim, int hidden) {
+    if (!splitMlpEnabled()) return null;
+    long from = (SPLIT_MLP_MIN_MACS + (long) dim * hidden - 1) / ((long) dim * hidden);
+    long free = SINGLE_THREAD_GEMM_BYTES / 4 - (long) dim * hidden; // m·(hidden + dim) must stay below this
+    if (free <= 0) return null;
+    long to = (free + hidden + dim - 1) / (hidden + dim); // smallest m with m·(hidden + dim) ≥ free
+    return from < to ? new long[] {from, to} : null;
+  }
+
+  static final long SINGLE_THREAD_GEMM_BYTES = 2L * 1024 * 1024;
+  static final long SPLIT_MLP_MIN_MACS = 16L << 20;
+  /** System property: "false" builds every inference MLP unsplit (for comparisons); default "true". */
+  static final String SPLIT_MLP_PROPERTY = "resttf.splitMlp";
+  static final String SPLIT_MLP_OP = RestNetwork.MLP_ROWS_SPLIT_OP;
+
+  static boolean splitMlpEnabled() {
+    String v = System.getProperty(SPLIT_MLP_PROPERTY);
+    if (v == null || v.equals("true")) return true;
+    if (v.equals("false")) return false;
+    throw new io.resttf.tensor.BadInputException(
+        "system property " + SPLIT_MLP_PROPERTY + " must be true or false, not '" + v + "'");
   }
 
   /** Dropout rate after the MLP activation, fc2 and the attention projection (0 for inference). */

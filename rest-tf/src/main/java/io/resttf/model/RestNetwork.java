@@ -169,6 +169,13 @@ public final class RestNetwork {
     return out;
   }
 
+  /**
+   * Name of the op that cuts an inference MLP's rows in two, under the MLP's prefix (e.g.
+   * "stage3.0.mlp/rows_halves"): in a run's step stats it shows that MLP ran on two halves of its rows, which
+   * happens where oneDNN would run its MatMuls on one thread (see Nn#splitMlpRows).
+   */
+  public static final String MLP_ROWS_SPLIT_OP = "rows_halves";
+
   /** Builds the network on {@code input} ([B,H,W,in_chans] float32) in {@code tf}'s scope. */
   public static RestNetwork build(Ops tf, RestConfig config, Operand<TFloat32> input) {
     return build(tf, config, input, null);
