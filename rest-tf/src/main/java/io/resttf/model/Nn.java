@@ -529,6 +529,7 @@ final class Nn {
   /** fc1 → GELU → fc2 on a [-1, dim] view: MatMul, BiasAdd and GELU adjacent, for the remapper to fuse. */
   Operand<TFloat32> mlp(Operand<TFloat32> x, String prefix, int dim, int hidden) {
     Operand<TFloat32> rows = tf.reshape(x, ints(-1, dim));
+    // not with bfloat16 weight copies: there the split was measured slower (bench/PROFILE.md)
     long[] band = training == null && !params.hasBf16Copies() ? splitMlpRows(dim, hidden) : null;
     if (band == null) {
       Operand<TFloat32> h = gelu(dense(rows, prefix + ".fc1", dim, hidden, true));
