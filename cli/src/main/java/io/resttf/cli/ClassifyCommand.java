@@ -48,6 +48,14 @@ final class ClassifyCommand implements Callable<Integer> {
       "image/filename or FILE:INDEX; with labels, the top-1 agreement is reported at the end"})
   String batchFrom;
 
+  @Option(names = "--parallel", paramLabel = "P", description = {
+      "image files: batches classified at once (1-" + MAX_PARALLEL + "; default: one per core when there is more",
+      "than one batch, else 1). With more than one, TensorFlow runs each op on one thread (unless",
+      "TF_NUM_INTRAOP_THREADS is set) and the batches take a core each; lines still come in input order"})
+  Integer parallel;
+
+  static final int MAX_PARALLEL = 64;
+
   @Mixin PrecisionOption precision;
 
   @Mixin MaxPixelsOption maxPixels;
@@ -60,34 +68,98 @@ final class ClassifyCommand implements Callable<Integer> {
       throw new BadInputException("give image files or --batch-from, not both");
     }
     if (batchFrom == null && images.isEmpty()) throw new BadInputException("no images: give image files or --batch-from tfrecord:PATTERN");
+    if (parallel != null && batchFrom != null) {
+      throw new BadInputException("--parallel is for image files; --batch-from streams one batch at a time");
+    }
     List<Path> shards = batchFrom == null ? null : shards(batchFrom);
+    if (parallel != null && (parallel < 1 || parallel > MAX_PARALLEL)) {
+      throw new BadInputException("--parallel must be 1 to " + MAX_PARALLEL + ", got " + parallel);
+    }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     int failed = 0;
+    int batches = shards != null ? 1 : (images.size() + batch - 1) / batch;
+    int inFlight = parallel != null ? parallel
+        : Math.min(batches, Math.max(1, Runtime.getRuntime().availableProcessors()));
+    if (inFlight > 1 && System.getenv("TF_NUM_INTRAOP_THREADS") == null) {
+      // before the first session: each op whole on the inter-op thread that runs it (README, "classify")
+      io.resttf.util.ThreadPools.size(1, 0);
+    }
     try (RestClassifier c = RestClassifier.open(model.path(), null, precision.get())) {
       if (maxPixels.given()) c.maxPixels(maxPixels.orElse(c.maxPixels()));
       if (shards != null) return classifyRecords(c, shards, out, err);
       int k = Math.min(topK, c.labels().size());
-      for (int from = 0; from < images.size(); from += batch) {
-        List<RestClassifier.ImageInput> inputs = new ArrayList<>();
-        List<String> unreadable = new ArrayList<>();
-        for (Path p : images.subList(from, Math.min(images.size(), from + batch))) {
-          try {
-            inputs.add(RestClassifier.ImageInput.of(p));
-          } catch (BadInputException e) {
-            unreadable.add(e.getMessage());
-          }
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(inFlight, r -> {
+        Thread t = new Thread(r, "classify-batch");
+        t.setDaemon(true);
+        return t;
+      });
+      try {
+        java.util.ArrayDeque<java.util.concurrent.Future<Batch>> pending = new java.util.ArrayDeque<>();
+        for (int from = 0; from < images.size(); from += batch) {
+          List<Path> files = images.subList(from, Math.min(images.size(), from + batch));
+          if (pending.size() == inFlight) failed += print(c, await(pending.removeFirst()), k, out, err);
+          pending.addLast(pool.submit(() -> classifyFiles(c, files)));
         }
-        for (String u : unreadable) {
-          err.println("rest-tf: " + u);
-          failed++;
-        }
-        for (RestClassifier.ImageResult r : c.classifyEach(inputs)) {
-          if (print(c, r, k, out, err) == null) failed++;
-        }
+        while (!pending.isEmpty()) failed += print(c, await(pending.removeFirst()), k, out, err);
+      } finally {
+        pool.shutdownNow();
+        awaitQuietly(pool); // no batch may still run when the classifier closes
       }
     }
     return failed == 0 ? Main.OK : Main.BAD_INPUT;
+  }
+
+  /** One batch of files: the unreadable ones' errors and the others' results, in input order. */
+  private record Batch(List<String> unreadable, List<RestClassifier.ImageResult> results) {}
+
+  private static Batch classifyFiles(RestClassifier c, List<Path> files) {
+    List<RestClassifier.ImageInput> inputs = new ArrayList<>();
+    List<String> unreadable = new ArrayList<>();
+    for (Path p : files) {
+      try {
+        inputs.add(RestClassifier.ImageInput.of(p));
+      } catch (BadInputException e) {
+        unreadable.add(e.getMessage());
+      }
+    }
+    return new Batch(unreadable, c.classifyEach(inputs));
+  }
+
+  /** Prints a batch's lines; returns how many of its images failed. */
+  private static int print(RestClassifier c, Batch b, int k, PrintWriter out, PrintWriter err) {
+    int failed = 0;
+    for (String u : b.unreadable()) {
+      err.println("rest-tf: " + u);
+      failed++;
+    }
+    for (RestClassifier.ImageResult r : b.results()) {
+      if (print(c, r, k, out, err) == null) failed++;
+    }
+    return failed;
+  }
+
+  private static Batch await(java.util.concurrent.Future<Batch> f) {
+    try {
+      return f.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) throw r;
+      if (e.getCause() instanceof Error x) throw x;
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private static void awaitQuietly(java.util.concurrent.ExecutorService pool) {
+    try {
+      while (!pool.awaitTermination(1, java.util.concurrent.TimeUnit.SECONDS)) {
+        // a session run cannot be interrupted; wait for it to end
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**

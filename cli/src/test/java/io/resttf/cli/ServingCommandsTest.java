@@ -10,6 +10,8 @@ import io.resttf.tensor.Layouts;
 import io.resttf.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -123,5 +125,36 @@ class ServingCommandsTest {
     assertTrue(c.err().contains("bad.jpg"), c.err());
     assertFalse(c.err().contains("\tat "), c.err());
     CliRun.of("classify", "--model", tmp.resolve("missing").toString(), good.toString()).badInput("missing");
+
+    // --parallel: batches at once, lines (and the corrupt image's error) as one batch at a time prints them
+    List<String> files = new ArrayList<>();
+    for (int n = 0; n < 7; n++) {
+      Path png = tmp.resolve("img" + n + ".png");
+      byte[] pixels = new byte[28 * 28];
+      for (int q = 0; q < pixels.length; q++) pixels[q] = (byte) ((q * (n + 3) + n * 17) % 256);
+      Files.write(png, DemoCommand.png(pixels));
+      files.add(png.toString());
+    }
+    files.add(3, bad.toString());
+    List<String> args = new ArrayList<>(List.of("classify", "--model", base.resolve("tiny").toString(), "--batch", "2"));
+    CliRun one = CliRun.of(concat(args, List.of("--parallel", "1"), files));
+    CliRun three = CliRun.of(concat(args, List.of("--parallel", "3"), files));
+    CliRun auto = CliRun.of(concat(args, List.of(), files));
+    assertEquals(2, one.code(), one.err());
+    assertEquals(7, one.out().lines().count(), one.out());
+    assertEquals(one.out(), three.out());
+    assertEquals(one.out(), auto.out());
+    assertEquals(one.err(), three.err());
+    assertTrue(three.err().contains("bad.jpg"), three.err());
+    CliRun.of(concat(args, List.of("--parallel", "0"), files)).badInput("--parallel", "1 to 64", "0");
+    CliRun.of("classify", "--model", base.resolve("tiny").toString(), "--parallel", "2", "--batch-from", "tfrecord:x-*.tfrecord")
+        .badInput("--parallel", "image files");
+  }
+
+  @SafeVarargs
+  private static String[] concat(List<String>... parts) {
+    List<String> all = new ArrayList<>();
+    for (List<String> p : parts) all.addAll(p);
+    return all.toArray(new String[0]);
   }
 }
