@@ -58,11 +58,15 @@ final class Nn {
    * they were built with.
    */
   static boolean inferenceConvAsMatMul() {
-    String v = System.getProperty(CONV_PROPERTY);
-    if (v == null || v.equals("false")) return false;
-    if (v.equals("true")) return true;
-    throw new io.resttf.tensor.BadInputException(
-        "system property " + CONV_PROPERTY + " must be true or false, not '" + v + "'");
+    return booleanProperty(CONV_PROPERTY, false);
+  }
+
+  /** A graph-form switch: the system property's "true" / "false", {@code unset} when absent; else one line. */
+  static boolean booleanProperty(String name, boolean unset) {
+    String v = System.getProperty(name);
+    if (v == null) return unset;
+    if (v.equals("true") || v.equals("false")) return v.equals("true");
+    throw new io.resttf.tensor.BadInputException("system property " + name + " must be true or false, not '" + v + "'");
   }
 
   static final String CONV_PROPERTY = "resttf.inferenceConvAsMatMul";
@@ -116,10 +120,22 @@ final class Nn {
 
   /** nn.Linear on rows [n, in] → [n, out]: MatMul (+ BiasAdd). */
   Operand<TFloat32> dense(Operand<TFloat32> rows, String prefix, int in, int out, boolean bias) {
-    Ops s = tf.withSubScope(prefix); // ops named after the module, for profiles
+    return linearParams(prefix, in, out, bias).apply(rows);
+  }
+
+  /** An nn.Linear's parameters, declared (weight, then bias) under {@code prefix}, ready to apply to rows. */
+  LinearParams linearParams(String prefix, int in, int out, boolean bias) {
     ParamSpec w = ParamSpec.linear(prefix + ".weight", out, in);
-    Operand<TFloat32> y = s.linalg.matMul(rows, params.add(w));
-    return bias ? s.nn.biasAdd(y, params.add(ParamSpec.bias(prefix + ".bias", w, out))) : y;
+    Operand<TFloat32> weight = params.add(w);
+    return new LinearParams(tf.withSubScope(prefix), weight, bias ? params.add(ParamSpec.bias(prefix + ".bias", w, out)) : null);
+  }
+
+  /** A linear layer's weight and bias (null: none); its ops are named after the module, for profiles. */
+  record LinearParams(Ops scope, Operand<TFloat32> weight, Operand<TFloat32> bias) {
+    Operand<TFloat32> apply(Operand<TFloat32> rows) {
+      Operand<TFloat32> y = scope.linalg.matMul(rows, weight);
+      return bias == null ? y : scope.nn.biasAdd(y, bias);
+    }
   }
 
   Operand<TFloat32> pad(Operand<TFloat32> x, int p) {
@@ -538,16 +554,9 @@ final class Nn {
       return tf.reshape(y, tf.shape(x));
     }
     // Inference only: the row count decides at run time between the MLP on all rows and on two halves.
-    Ops s1 = tf.withSubScope(prefix + ".fc1");
-    Ops s2 = tf.withSubScope(prefix + ".fc2");
-    ParamSpec w1 = ParamSpec.linear(prefix + ".fc1.weight", hidden, dim);
-    Operand<TFloat32> w1v = params.add(w1);
-    Operand<TFloat32> b1v = params.add(ParamSpec.bias(prefix + ".fc1.bias", w1, hidden));
-    ParamSpec w2 = ParamSpec.linear(prefix + ".fc2.weight", dim, hidden);
-    Operand<TFloat32> w2v = params.add(w2);
-    Operand<TFloat32> b2v = params.add(ParamSpec.bias(prefix + ".fc2.bias", w2, dim));
-    java.util.function.Function<Operand<TFloat32>, Operand<TFloat32>> fc1Fc2 = r -> s2.nn.biasAdd(
-        s2.linalg.matMul(gelu(s1.nn.biasAdd(s1.linalg.matMul(r, w1v), b1v)), w2v), b2v);
+    LinearParams fc1 = linearParams(prefix + ".fc1", dim, hidden, true);
+    LinearParams fc2 = linearParams(prefix + ".fc2", hidden, dim, true);
+    java.util.function.Function<Operand<TFloat32>, Operand<TFloat32>> fc1Fc2 = r -> fc2.apply(gelu(fc1.apply(r)));
 
     Operand<TInt64> n = tf.stridedSlice(tf.shape(rows, TInt64.class), Indices.at(0));
     Operand<TBool> split = tf.math.logicalAnd(tf.math.greaterEqual(n, tf.constant(band[0])),
@@ -592,11 +601,7 @@ final class Nn {
   static final String SPLIT_MLP_OP = RestNetwork.MLP_ROWS_SPLIT_OP;
 
   static boolean splitMlpEnabled() {
-    String v = System.getProperty(SPLIT_MLP_PROPERTY);
-    if (v == null || v.equals("true")) return true;
-    if (v.equals("false")) return false;
-    throw new io.resttf.tensor.BadInputException(
-        "system property " + SPLIT_MLP_PROPERTY + " must be true or false, not '" + v + "'");
+    return booleanProperty(SPLIT_MLP_PROPERTY, true);
   }
 
   /** Dropout rate after the MLP activation, fc2 and the attention projection (0 for inference). */
