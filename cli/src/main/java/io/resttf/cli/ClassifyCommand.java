@@ -49,9 +49,9 @@ final class ClassifyCommand implements Callable<Integer> {
   String batchFrom;
 
   @Option(names = "--parallel", paramLabel = "P", description = {
-      "image files: batches classified at once (1-" + MAX_PARALLEL + "; default: one per core when there is more",
-      "than one batch, else 1). With more than one, TensorFlow runs each op on one thread (unless",
-      "TF_NUM_INTRAOP_THREADS is set) and the batches take a core each; lines still come in input order"})
+      "batches classified at once (1-" + MAX_PARALLEL + "; default: one per core when there is more than one",
+      "batch, else 1). With more than one, TensorFlow runs each op on one thread (unless TF_NUM_INTRAOP_THREADS",
+      "is set) and the batches take a core each; lines still come in input order"})
   Integer parallel;
 
   static final int MAX_PARALLEL = 64;
@@ -68,17 +68,14 @@ final class ClassifyCommand implements Callable<Integer> {
       throw new BadInputException("give image files or --batch-from, not both");
     }
     if (batchFrom == null && images.isEmpty()) throw new BadInputException("no images: give image files or --batch-from tfrecord:PATTERN");
-    if (parallel != null && batchFrom != null) {
-      throw new BadInputException("--parallel is for image files; --batch-from streams one batch at a time");
-    }
     List<Path> shards = batchFrom == null ? null : shards(batchFrom);
     if (parallel != null && (parallel < 1 || parallel > MAX_PARALLEL)) {
       throw new BadInputException("--parallel must be 1 to " + MAX_PARALLEL + ", got " + parallel);
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    int failed = 0;
-    int batches = shards != null ? 1 : (images.size() + batch - 1) / batch;
+    // records are streamed: their count is not known ahead, so as if there were many batches
+    int batches = shards != null ? Integer.MAX_VALUE : (images.size() + batch - 1) / batch;
     int inFlight = parallel != null ? parallel
         : Math.min(batches, Math.max(1, Runtime.getRuntime().availableProcessors()));
     if (inFlight > 1 && System.getenv("TF_NUM_INTRAOP_THREADS") == null) {
@@ -87,27 +84,18 @@ final class ClassifyCommand implements Callable<Integer> {
     }
     try (RestClassifier c = RestClassifier.open(model.path(), null, precision.get())) {
       if (maxPixels.given()) c.maxPixels(maxPixels.orElse(c.maxPixels()));
-      if (shards != null) return classifyRecords(c, shards, out, err);
+      if (shards != null) return classifyRecords(c, shards, inFlight, out, err);
       int k = Math.min(topK, c.labels().size());
-      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(inFlight, r -> {
-        Thread t = new Thread(r, "classify-batch");
-        t.setDaemon(true);
-        return t;
-      });
-      try {
-        java.util.ArrayDeque<java.util.concurrent.Future<Batch>> pending = new java.util.ArrayDeque<>();
+      int[] failed = {0};
+      try (InOrderBatches<Batch> inOrder = new InOrderBatches<>(inFlight, b -> failed[0] += print(c, b, k, out, err))) {
         for (int from = 0; from < images.size(); from += batch) {
           List<Path> files = images.subList(from, Math.min(images.size(), from + batch));
-          if (pending.size() == inFlight) failed += print(c, await(pending.removeFirst()), k, out, err);
-          pending.addLast(pool.submit(() -> classifyFiles(c, files)));
+          inOrder.submit(() -> classifyFiles(c, files));
         }
-        while (!pending.isEmpty()) failed += print(c, await(pending.removeFirst()), k, out, err);
-      } finally {
-        pool.shutdownNow();
-        awaitQuietly(pool); // no batch may still run when the classifier closes
+        inOrder.finish();
       }
+      return failed[0] == 0 ? Main.OK : Main.BAD_INPUT;
     }
-    return failed == 0 ? Main.OK : Main.BAD_INPUT;
   }
 
   /** One batch of files: the unreadable ones' errors and the others' results, in input order. */
@@ -126,6 +114,9 @@ final class ClassifyCommand implements Callable<Integer> {
     return new Batch(unreadable, c.classifyEach(inputs));
   }
 
+  /** A batch of records' results and their image/class/label (−1: none), in record order. */
+  private record RecordBatch(List<RestClassifier.ImageResult> results, List<Long> labels) {}
+
   /** Prints a batch's lines; returns how many of its images failed. */
   private static int print(RestClassifier c, Batch b, int k, PrintWriter out, PrintWriter err) {
     int failed = 0;
@@ -137,29 +128,6 @@ final class ClassifyCommand implements Callable<Integer> {
       if (print(c, r, k, out, err) == null) failed++;
     }
     return failed;
-  }
-
-  private static Batch await(java.util.concurrent.Future<Batch> f) {
-    try {
-      return f.get();
-    } catch (java.util.concurrent.ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException r) throw r;
-      if (e.getCause() instanceof Error x) throw x;
-      throw new IllegalStateException(e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
-  }
-
-  private static void awaitQuietly(java.util.concurrent.ExecutorService pool) {
-    try {
-      while (!pool.awaitTermination(1, java.util.concurrent.TimeUnit.SECONDS)) {
-        // a session run cannot be interrupted; wait for it to end
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   /**
@@ -187,11 +155,42 @@ final class ClassifyCommand implements Callable<Integer> {
     return TfRecordDataset.match(source.substring(prefix.length()));
   }
 
-  /** Streams the shards' records in order, --batch at a time; one line per record as for files. */
-  private int classifyRecords(RestClassifier c, List<Path> shards, PrintWriter out, PrintWriter err) {
+  /** Streams the shards' records in order, --batch at a time, {@code inFlight} batches at once; one line per record as for files. */
+  private int classifyRecords(RestClassifier c, List<Path> shards, int inFlight, PrintWriter out, PrintWriter err) {
     int k = Math.min(topK, c.labels().size());
-    long seen = 0, labelled = 0, agree = 0;
-    int failed = 0;
+    long[] counts = new long[4]; // seen, labelled, agree, failed
+    java.util.function.Consumer<RecordBatch> sink = b -> {
+      for (int i = 0; i < b.results().size(); i++) {
+        counts[0]++;
+        List<RestClassifier.Prediction> top = print(c, b.results().get(i), k, out, err);
+        if (top == null) {
+          counts[3]++;
+        } else if (b.labels().get(i) >= 0) {
+          counts[1]++;
+          if (top.get(0).index() == b.labels().get(i)) counts[2]++;
+        }
+      }
+    };
+    try (InOrderBatches<RecordBatch> batches = new InOrderBatches<>(inFlight, sink)) {
+      try {
+        readRecords(c, shards, batches);
+      } catch (BadInputException e) {
+        // a bad record ends the run; the batches before it still get their lines, as one at a time did
+        batches.finish();
+        throw e;
+      }
+      batches.finish();
+    }
+    long seen = counts[0], labelled = counts[1], agree = counts[2], failed = counts[3];
+    if (labelled > 0) {
+      err.printf(Locale.ROOT, "%d records; top-1 equals image/class/label for %d of %d labelled (%.2f %%)%n", seen, agree,
+          labelled, 100.0 * agree / labelled);
+    }
+    return failed == 0 ? Main.OK : Main.BAD_INPUT;
+  }
+
+  /** Reads the shards' records in order and submits them --batch at a time. */
+  private void readRecords(RestClassifier c, List<Path> shards, InOrderBatches<RecordBatch> batches) {
     List<RestClassifier.ImageInput> inputs = new ArrayList<>();
     List<Long> labels = new ArrayList<>();
     for (Path shard : shards) {
@@ -206,17 +205,9 @@ final class ClassifyCommand implements Callable<Integer> {
             labels.add(e.label());
           }
           if (inputs.size() == batch || (!more && !inputs.isEmpty())) {
-            List<RestClassifier.ImageResult> results = c.classifyEach(inputs);
-            for (int i = 0; i < results.size(); i++) {
-              seen++;
-              List<RestClassifier.Prediction> top = print(c, results.get(i), k, out, err);
-              if (top == null) {
-                failed++;
-              } else if (labels.get(i) >= 0) {
-                labelled++;
-                if (top.get(0).index() == labels.get(i)) agree++;
-              }
-            }
+            List<RestClassifier.ImageInput> in = List.copyOf(inputs);
+            List<Long> lab = List.copyOf(labels);
+            batches.submit(() -> new RecordBatch(c.classifyEach(in), lab));
             inputs.clear();
             labels.clear();
           }
@@ -226,10 +217,5 @@ final class ClassifyCommand implements Callable<Integer> {
         throw new BadInputException(shard + ": cannot read (" + io.resttf.util.ErrorText.reason(e) + ")");
       }
     }
-    if (labelled > 0) {
-      err.printf(Locale.ROOT, "%d records; top-1 equals image/class/label for %d of %d labelled (%.2f %%)%n", seen, agree,
-          labelled, 100.0 * agree / labelled);
-    }
-    return failed == 0 ? Main.OK : Main.BAD_INPUT;
   }
 }

@@ -147,8 +147,6 @@ class ServingCommandsTest {
     assertEquals(one.err(), three.err());
     assertTrue(three.err().contains("bad.jpg"), three.err());
     CliRun.of(concat(args, List.of("--parallel", "0"), files)).badInput("--parallel", "1 to 64", "0");
-    CliRun.of("classify", "--model", base.resolve("tiny").toString(), "--parallel", "2", "--batch-from", "tfrecord:x-*.tfrecord")
-        .badInput("--parallel", "image files");
   }
 
   @SafeVarargs

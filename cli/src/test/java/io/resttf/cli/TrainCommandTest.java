@@ -97,6 +97,13 @@ class TrainCommandTest {
         "--batch-from", "tfrecord:" + tmp.resolve("rec").resolve("val-*.tfrecord")).ok();
     assertEquals(new java.util.TreeSet<>(c.out().lines().toList()), new java.util.TreeSet<>(fromRecords.out().lines().toList()));
     assertTrue(fromRecords.err().contains("3 records; top-1 equals image/class/label for"), fromRecords.err());
+    // one batch of 1 at a time or three at once: the same lines in the same order, the same summary
+    CliRun oneByOne = CliRun.of("classify", "--model", run.resolve("savedmodel/ft").toString(), "--batch", "1", "--parallel", "1",
+        "--batch-from", "tfrecord:" + tmp.resolve("rec").resolve("val-*.tfrecord")).ok();
+    CliRun threeAtOnce = CliRun.of("classify", "--model", run.resolve("savedmodel/ft").toString(), "--batch", "1", "--parallel", "3",
+        "--batch-from", "tfrecord:" + tmp.resolve("rec").resolve("val-*.tfrecord")).ok();
+    assertEquals(oneByOne.out(), threeAtOnce.out());
+    assertEquals(oneByOne.err(), threeAtOnce.err());
     CliRun.of("classify", "--model", run.resolve("savedmodel/ft").toString(), "--batch-from", "records/").badInput("tfrecord:PATTERN");
     CliRun.of("classify", "--model", run.resolve("savedmodel/ft").toString(), "--batch-from",
         "tfrecord:" + tmp.resolve("rec").resolve("none-*.tfrecord")).badInput("matches no file");
