@@ -264,7 +264,31 @@ public final class RestTfSpark {
     } catch (IOException e) {
       throw new BadInputException(output + ": cannot write (" + ErrorText.reason(e) + ")", e);
     } finally {
-      if (!done) deleteQuietly(fs, staging);
+      if (!done) {
+        awaitNoRunningTasks(spark);
+        deleteQuietly(fs, staging);
+      }
+    }
+  }
+
+  /**
+   * When a job fails, Spark ends it at once, but tasks of its that were already running go on until they
+   * finish or notice they were killed, and one may still create files in the staging folder after it was
+   * deleted (seen in CI). Waits until no executor has had a running task for 100 ms, at most 10 s.
+   */
+  private static void awaitNoRunningTasks(SparkSession spark) {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    int quietChecks = 0;
+    while (quietChecks < 5 && System.nanoTime() < deadline) {
+      boolean running = Arrays.stream(spark.sparkContext().statusTracker().getExecutorInfos())
+          .anyMatch(e -> e.numRunningTasks() > 0);
+      quietChecks = running ? 0 : quietChecks + 1;
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 
