@@ -23,10 +23,7 @@ class BenchTrainCommandTest {
   /** --profile traces whole steps: the backward pass and the optimizer are in it, not only the forward. */
   @Test
   void profileTracesWholeSteps(@TempDir Path tmp) throws IOException {
-    Path config = tmp.resolve("tiny.json");
-    Files.writeString(config, BenchCommandTest.TINY);
-    CliRun r = CliRun.of("bench-train", "--config", config.toString(), "--batch", "2", "--size", "32", "--steps", "1",
-        "--warmup", "0", "--profile", "2").ok();
+    CliRun r = tinyStep(tmp, "--warmup", "0", "--profile", "2");
     assertTrue(r.out().contains("profile:     2 traced runs"), r.out());
     assertTrue(r.out().contains("BiasAddGrad"), "gradient ops traced: " + r.out());
     assertTrue(r.out().matches("(?s).*slowest nodes:.*"), r.out());
@@ -35,10 +32,7 @@ class BenchTrainCommandTest {
   /** --precision bf16: the step under oneDNN's bfloat16 rewriter trains (finite loss) and says so. */
   @Test
   void bf16Step(@TempDir Path tmp) throws IOException {
-    Path config = tmp.resolve("tiny.json");
-    Files.writeString(config, BenchCommandTest.TINY);
-    CliRun r = CliRun.of("bench-train", "--config", config.toString(), "--batch", "2", "--size", "32", "--steps", "1",
-        "--warmup", "1", "--precision", "bf16").ok();
+    CliRun r = tinyStep(tmp, "--warmup", "1", "--precision", "bf16");
     assertTrue(r.out().contains("AdamW, precision bf16"), r.out());
     assertTrue(r.out().matches("(?s).*last loss \\d+\\.\\d{4}\\).*"), "a finite loss: " + r.out());
   }
@@ -53,5 +47,15 @@ class BenchTrainCommandTest {
     CliRun.of("bench-train", "--config", config.toString(), "--precision", "fp8").badInput("--precision", "fp8");
     Files.writeString(config, BenchCommandTest.TINY.replace("\"num_classes\": 10", "\"num_classes\": 0"));
     CliRun.of("bench-train", "--config", config.toString()).badInput("num_classes");
+  }
+
+  /** One bench-train step of the tiny config, batch 2 at 32², with {@code extra} options; must succeed. */
+  private static CliRun tinyStep(Path tmp, String... extra) throws IOException {
+    Path config = tmp.resolve("tiny.json");
+    Files.writeString(config, BenchCommandTest.TINY);
+    java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bench-train", "--config", config.toString(),
+        "--batch", "2", "--size", "32", "--steps", "1"));
+    args.addAll(java.util.List.of(extra));
+    return CliRun.of(args.toArray(new String[0])).ok();
   }
 }

@@ -14,9 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.Result;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.proto.DeviceStepStats;
 import org.tensorflow.proto.NodeExecStats;
-import org.tensorflow.proto.RunOptions;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -99,18 +97,14 @@ class Bf16WeightCopiesTest {
   private static int castsOfWeights(RestModel m) {
     int n = 0;
     try (TFloat32 x = TFloat32.tensorOf(Shape.of(1, 64, 64, 3), d -> d.scalars().forEach(s -> s.setFloat(0.5f)));
-         Result r = m.session().runner().feed(m.network().input(), x).fetch(m.network().logits())
-             .setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE).build())
-             .runAndFetchMetadata()) {
+         Result r = TracedRun.run(m.session().runner().feed(m.network().input(), x).fetch(m.network().logits()))) {
       List<String> weightNames = m.network().params().all().values().stream()
           .filter(p -> Params.COPIED_KINDS.contains(p.kind())).map(Params.Param::tfName).toList();
-      for (DeviceStepStats dev : r.getMetadata().orElseThrow().getStepStats().getDevStatsList()) {
-        for (NodeExecStats s : dev.getNodeStatsList()) {
-          String label = s.getTimelineLabel();
-          if (!label.contains("= Cast(")) continue;
-          for (String w : weightNames) {
-            if (label.contains("(" + w + ")") || label.contains("(" + w + Params.BF16_COPY_SUFFIX + ")")) n++;
-          }
+      for (NodeExecStats s : TracedRun.nodes(r)) {
+        String label = s.getTimelineLabel();
+        if (!label.contains("= Cast(")) continue;
+        for (String w : weightNames) {
+          if (label.contains("(" + w + ")") || label.contains("(" + w + Params.BF16_COPY_SUFFIX + ")")) n++;
         }
       }
     }

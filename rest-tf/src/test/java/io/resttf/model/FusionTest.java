@@ -10,9 +10,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Result;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.proto.DeviceStepStats;
 import org.tensorflow.proto.NodeExecStats;
-import org.tensorflow.proto.RunOptions;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -66,16 +64,12 @@ class FusionTest {
     try (RestModel m = RestModel.create(config)) {
       m.initFresh(1);
       try (TFloat32 x = TFloat32.tensorOf(Shape.of(1, h, w, 3), d -> d.scalars().forEach(s -> s.setFloat(0.5f)));
-           Result r = m.session().runner().feed(m.network().input(), x).fetch(m.network().logits())
-               .setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE).build())
-               .runAndFetchMetadata()) {
-        for (DeviceStepStats dev : r.getMetadata().orElseThrow().getStepStats().getDevStatsList()) {
-          for (NodeExecStats n : dev.getNodeStatsList()) {
-            String label = n.getTimelineLabel();
-            int eq = label.indexOf(" = "), paren = label.indexOf('(', Math.max(eq, 0));
-            if (eq >= 0 && paren > eq) executed.add(label.substring(eq + 3, paren).trim());
-            nodes.add(label);
-          }
+           Result r = TracedRun.run(m.session().runner().feed(m.network().input(), x).fetch(m.network().logits()))) {
+        for (NodeExecStats n : TracedRun.nodes(r)) {
+          String label = n.getTimelineLabel();
+          int eq = label.indexOf(" = "), paren = label.indexOf('(', Math.max(eq, 0));
+          if (eq >= 0 && paren > eq) executed.add(label.substring(eq + 3, paren).trim());
+          nodes.add(label);
         }
       }
     }

@@ -14,9 +14,7 @@ import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Result;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.proto.DeviceStepStats;
 import org.tensorflow.proto.NodeExecStats;
-import org.tensorflow.proto.RunOptions;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -81,16 +79,12 @@ class MlpRowSplitTest {
           long[] i = {0};
           d.scalars().forEach(s -> s.setFloat((float) Math.sin(0.37 * (i[0]++ % (224 * 224 * 3)))));
         });
-         Result r = m.session().runner().feed(m.network().input(), x).fetch(m.network().logits())
-             .setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE).build())
-             .runAndFetchMetadata()) {
-      for (DeviceStepStats dev : r.getMetadata().orElseThrow().getStepStats().getDevStatsList()) {
-        for (NodeExecStats s : dev.getNodeStatsList()) {
-          String label = s.getTimelineLabel();
-          int eq = label.indexOf(" = ");
-          nodes.add(s.getNodeName());
-          if (eq >= 0) nodes.add(label.substring(eq + 3));
-        }
+         Result r = TracedRun.run(m.session().runner().feed(m.network().input(), x).fetch(m.network().logits()))) {
+      for (NodeExecStats s : TracedRun.nodes(r)) {
+        String label = s.getTimelineLabel();
+        int eq = label.indexOf(" = ");
+        nodes.add(s.getNodeName());
+        if (eq >= 0) nodes.add(label.substring(eq + 3));
       }
       TFloat32 logits = (TFloat32) r.get(0);
       float[] out = new float[(int) logits.shape().get(1)];
