@@ -24,6 +24,8 @@ final class OpProfile {
 
   private final Map<String, long[]> byType = new TreeMap<>(); // type → {micros, node executions}
   private final Map<String, long[]> byNode = new TreeMap<>(); // "type name" → {micros, executions}
+  private final Map<String, String> nodeShapes = new TreeMap<>(); // "type name" → its first output's shape
+  private final Map<String, long[]> byScope = new TreeMap<>(); // first name component → {micros, executions}
   private long wallMicros;
 
   /** Runs the runner once with full tracing and adds its step stats. */
@@ -42,6 +44,11 @@ final class OpProfile {
           long[] node = byNode.computeIfAbsent(type + " " + n.getNodeName(), k -> new long[2]);
           node[0] += Math.max(0, n.getOpEndRelMicros() - n.getOpStartRelMicros());
           node[1]++;
+          if (n.getOutputCount() > 0 && n.getOutput(0).hasTensorDescription())
+            nodeShapes.putIfAbsent(type + " " + n.getNodeName(), shape(n.getOutput(0).getTensorDescription().getShape()));
+          long[] scope = byScope.computeIfAbsent(scope(n.getNodeName()), k -> new long[2]);
+          scope[0] += Math.max(0, n.getOpEndRelMicros() - n.getOpStartRelMicros());
+          scope[1]++;
         }
       }
     }
@@ -56,6 +63,24 @@ final class OpProfile {
     return label.substring(eq + 3, paren).trim();
   }
 
+  /**
+   * The part of the graph a node belongs to: its first name component ({@code stage1.0.mlp.fc1/BiasAdd} →
+   * {@code stage1}, {@code gradients/…} → {@code gradients}, {@code optimizer/…} → {@code optimizer}); a
+   * block's dotted index is cut so stages group whole.
+   */
+  static String scope(String nodeName) {
+    int slash = nodeName.indexOf('/');
+    String first = slash < 0 ? nodeName : nodeName.substring(0, slash);
+    int dot = first.indexOf('.');
+    return slash < 0 && dot < 0 ? "(top level)" : dot < 0 ? first : first.substring(0, dot);
+  }
+
+  private static String shape(org.tensorflow.proto.TensorShapeProto shape) {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < shape.getDimCount(); i++) b.append(i == 0 ? "" : ",").append(shape.getDim(i).getSize());
+    return b.append(']').toString();
+  }
+
   void print(PrintWriter out, int runs) {
     long total = byType.values().stream().mapToLong(v -> v[0]).sum();
     List<Map.Entry<String, long[]>> rows = new ArrayList<>(byType.entrySet());
@@ -68,11 +93,20 @@ final class OpProfile {
       out.printf(Locale.ROOT, "  %-36s %8d %10.3f %6.1f%%%n", e.getKey(), v[1] / runs, v[0] / 1000.0 / runs,
           100.0 * v[0] / Math.max(1, total));
     }
+    List<Map.Entry<String, long[]>> scopes = new ArrayList<>(byScope.entrySet());
+    scopes.sort((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]));
+    out.printf(Locale.ROOT, "  %-36s %8s %10s %7s%n", "graph part", "nodes", "ms/run", "share");
+    for (Map.Entry<String, long[]> e : scopes) {
+      long[] v = e.getValue();
+      out.printf(Locale.ROOT, "  %-36s %8d %10.3f %6.1f%%%n", e.getKey(), v[1] / runs, v[0] / 1000.0 / runs,
+          100.0 * v[0] / Math.max(1, total));
+    }
     List<Map.Entry<String, long[]>> nodes = new ArrayList<>(byNode.entrySet());
     nodes.sort((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]));
     out.printf(Locale.ROOT, "  slowest nodes:%n");
-    for (Map.Entry<String, long[]> e : nodes.subList(0, Math.min(15, nodes.size()))) {
-      out.printf(Locale.ROOT, "  %10.3f ms  %s%n", e.getValue()[0] / 1000.0 / runs, e.getKey());
+    for (Map.Entry<String, long[]> e : nodes.subList(0, Math.min(Integer.getInteger("resttf.profileNodes", 15), nodes.size()))) {
+      out.printf(Locale.ROOT, "  %10.3f ms  %s %s%n", e.getValue()[0] / 1000.0 / runs, e.getKey(),
+          nodeShapes.getOrDefault(e.getKey(), ""));
     }
   }
 }
