@@ -84,7 +84,9 @@ public final class SegmentationTraining implements AutoCloseable {
 
       Ops opt = tf.withSubScope("optimizer");
       scalars = in.withName("optimizer_scalars").placeholder(TFloat32.class, Placeholder.shape(Shape.of(TrainingGraph.StepScalars.SIZE)));
-      AdamW adamW = AdamW.create(opt, scalars, 0.999, 1e-8);
+      List<org.tensorflow.Operation> gradientOps = new ArrayList<>();
+      for (Output<?> dy : dys) if (dy != null) gradientOps.add(dy.op());
+      AdamW adamW = AdamW.create(opt, scalars, 0.999, 1e-8, opt.withControlDependencyOps(gradientOps).withName("backward_done").noOp().op());
       for (int i = 0; i < xs.length; i++) {
         Params.Param p = trainable.get(i);
         if (dys[i] == null) throw new IllegalStateException("no gradient reaches " + p.key());

@@ -159,17 +159,17 @@ public final class TrainingGraph implements AutoCloseable {
 
   /**
    * The per-step scalars of the optimizer, computed in double in Java and fed as float32, as PyTorch
-   * computes them on the host: β1, 1 − β1, step size lr / (1 − β1^t), √(1 − β2^t), and the decay
-   * factor 1 − lr · wd.
+   * computes them on the host: β1, the bias-corrected rate lr · √(1 − β2^t) / (1 − β1^t) that TF's fused
+   * Adam kernel takes once its ε is scaled by √(1 − β2^t) (both corrections stay in double), √(1 − β2^t),
+   * the decay factor 1 − lr · wd, and lr · wd (for parameters whose lr layer decay scales).
    */
   public record StepScalars(double lr, double beta1, double beta2, long t, double weightDecay) {
-    /** Fed values: the five above and lr · wd (for parameters whose lr layer decay scales). */
-    static final int SIZE = 6;
+    static final int SIZE = 5;
 
     float[] toFeed() {
       double bc1 = 1 - Math.pow(beta1, t);
       double bc2 = 1 - Math.pow(beta2, t);
-      return new float[] {(float) beta1, (float) (1 - beta1), (float) (lr / bc1), (float) Math.sqrt(bc2),
+      return new float[] {(float) beta1, (float) (lr * Math.sqrt(bc2) / bc1), (float) Math.sqrt(bc2),
           (float) (1 - lr * weightDecay), (float) (lr * weightDecay)};
     }
   }
@@ -233,7 +233,7 @@ public final class TrainingGraph implements AutoCloseable {
       Ops opt = tf.withSubScope("optimizer");
       clip = ClipByGlobalNorm.create(opt, gradients.values(), spec.clipNorm());
       scalars = in.withName("optimizer_scalars").placeholder(TFloat32.class, Placeholder.shape(Shape.of(StepScalars.SIZE)));
-      AdamW adamW = AdamW.create(opt, scalars, spec.beta2(), spec.eps());
+      AdamW adamW = AdamW.create(opt, scalars, spec.beta2(), spec.eps(), clip.globalNorm().op()); // the norm needs every gradient
       Map<String, Operand<TFloat32>> newValues = new LinkedHashMap<>();
       for (Params.Param p : trainable) {
         double lrScale = LayerDecay.scale(p.key(), config.depths(), spec.layerDecay());
