@@ -6,7 +6,11 @@ that rotates from pair to pair so no runtime always goes first. Prints images/s,
 rest-tf / ORT and rest-tf / PyTorch, and the cores other processes used during each run (foreign).
 
     ci/bench-peers [--rounds 2] [--variants all|rest_lite,...] [--batches 1,16] [--iters 1:20,16:5]
-                   [--precision fp32|bf16] [--wait-idle 0.15] [--json out.json]
+                   [--precision fp32|bf16] [--resttf-threads 1:1] [--wait-idle 0.15] [--json out.json]
+
+--resttf-threads B:N,...: rest-tf's `bench --threads N` at batch B (others: TF's default pools). One intra-op
+thread at batch 1 lets rest-tf run its blocks on two bands of rows, one per core (README, "Why batch 1 uses one
+core"); ORT and PyTorch keep --threads (both cores inside each op), so each runtime uses the machine's two cores.
 
 Run it through ci/bench-peers, which installs torch (Debian's python3-torch) and OpenBLAS, builds the ORT harness
 and exports the ONNX models into bench/onnx/models/ (git-ignored) when they are missing.
@@ -57,8 +61,9 @@ def run_ort(variant, batch, size, iters, warmup, threads):
                 min_ms=lat["min"], runtime=r.get("runtime"))
 
 
-def run_resttf(variant, batch, size, iters, warmup, precision):
-    r = compare.run_resttf(variant, batch, size, iters, warmup, extra=["--precision", precision])
+def run_resttf(variant, batch, size, iters, warmup, precision, threads=None):
+    extra = ["--precision", precision] + (["--threads", str(threads)] if threads else [])
+    r = compare.run_resttf(variant, batch, size, iters, warmup, extra=extra)
     r.pop("output", None)
     return r
 
@@ -67,6 +72,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     compare.add_run_args(ap)
     ap.add_argument("--precision", default="fp32", help="rest-tf's --precision (the peers run fp32)")
+    ap.add_argument("--resttf-threads", default="", help="B:N,... rest-tf's intra-op threads per batch size")
     ap.add_argument("--peers", default="resttf,ort,pytorch")
     ap.add_argument("--wait-idle", type=float, default=0.0)
     ap.add_argument("--wait-timeout", type=float, default=900.0)
@@ -78,13 +84,14 @@ def main():
     batches = [int(b) for b in args.batches.split(",") if b]
     iters = {int(b): int(n) for b, n in (p.split(":") for p in args.iters.split(",") if p)}
     peers = [p for p in args.peers.split(",") if p]
+    resttf_threads = {int(b): int(n) for b, n in (p.split(":") for p in args.resttf_threads.split(",") if p)}
     os.makedirs(ONNX_DIR, exist_ok=True)
     for v in variants:  # exports first, so no export runs between measurements
         if "ort" in peers:
             onnx_model(v, args.size)
 
     runners = dict(
-        resttf=lambda v, b, n: run_resttf(v, b, args.size, n, args.warmup, args.precision),
+        resttf=lambda v, b, n: run_resttf(v, b, args.size, n, args.warmup, args.precision, resttf_threads.get(b)),
         ort=lambda v, b, n: run_ort(v, b, args.size, n, args.warmup, args.threads),
         pytorch=lambda v, b, n: compare.run_pytorch(v, b, args.size, n, args.warmup, args.threads))
     out = dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"), args=vars(args), cpu=compare_cpu(), rows=[])

@@ -56,6 +56,44 @@ class ParityTest {
     }
   }
 
+  /**
+   * With row-separable blocks built a second time on two bands of token rows for one image (what
+   * {@code resttf.splitBlocks} turns on; "auto" does with one intra-op thread), every case still reproduces
+   * the float64 references: input 0 (batch 2) runs the whole blocks, input 1 (batch 1, 160 × 96: odd band
+   * heights at stage 4) the bands, which a traced run confirms for every block without head interaction.
+   */
+  @ParameterizedTest
+  @MethodSource("cases")
+  void matchesOfficialReferencesWithBlocksOnTwoBandsOfRowsAtBatch1(String caseName) {
+    Path dir = Fixtures.parity(caseName);
+    RestConfig config = RestConfig.read(dir.resolve("config.json"));
+    Map<String, HostTensor> weights = Safetensors.read(dir.resolve("weights.safetensors"));
+    String old = System.getProperty("resttf.splitBlocks");
+    System.setProperty("resttf.splitBlocks", "true");
+    try (RestModel model = RestModel.create(config)) {
+      model.load(weights);
+      assertMatchesReferences(model, dir, "logits");
+      HostTensor one = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_1.npy")));
+      assertEquals(1, one.shape()[0], "input 1 is a single image");
+      try (org.tensorflow.types.TFloat32 x = io.resttf.tensor.TfTensors.toTf(one);
+           org.tensorflow.Result r = model.session().runner().feed(model.network().input(), x)
+               .fetch(model.network().logits())
+               .setOptions(org.tensorflow.proto.RunOptions.newBuilder()
+                   .setTraceLevel(org.tensorflow.proto.RunOptions.TraceLevel.FULL_TRACE).build())
+               .runAndFetchMetadata()) {
+        long bands = r.getMetadata().orElseThrow().getStepStats().getDevStatsList().stream()
+            .flatMap(d -> d.getNodeStatsList().stream())
+            .filter(n -> n.getNodeName().endsWith("/" + io.resttf.model.RestNetwork.BLOCK_ROWS_SPLIT_OP)).count();
+        long separable = 0;
+        for (int s = 0; s < 4; s++) if (!config.headInteraction(s)) separable += config.depths().get(s);
+        assertTrue(separable > 0, caseName + ": no block without head interaction");
+        assertEquals(separable, bands, caseName + ": blocks run on two bands of rows");
+      }
+    } finally {
+      if (old == null) System.clearProperty("resttf.splitBlocks"); else System.setProperty("resttf.splitBlocks", old);
+    }
+  }
+
   /** Every case through its weights.pth (each wrapper, legacy format, fp16/bf16), config detected. */
   @ParameterizedTest
   @MethodSource("allCases")

@@ -17,6 +17,9 @@ interface Architecture {
   /** Multi-head attention with spatial reduction on tokens [B,H,W,C]; {@code prefix} = "stageN.i.attn". */
   Operand<TFloat32> attention(Operand<TFloat32> x, String prefix, int stage);
 
+  /** The attention module itself, for building a block's attention on bands of its query rows. */
+  SpatialReductionAttention attentionModule();
+
   /** What entered each block's projection, by block prefix ("stageN.i.attn"), for the blocks built so far. */
   java.util.Map<String, RestNetwork.Branches> branches();
 

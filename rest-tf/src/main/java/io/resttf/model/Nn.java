@@ -1,5 +1,7 @@
 package io.resttf.model;
 
+import io.resttf.util.ThreadPools;
+
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +40,8 @@ final class Nn {
   final RestNetwork.Training training;
   /** Inference graphs: convolutions as oneDNN Conv2D (default) rather than patches × weights. */
   private final boolean nativeConv;
+  /** Inference graphs: row-separable blocks also built on two bands of rows, taken at batch 1 ({@link #splitBlocks()}). */
+  final boolean splitBlocks;
   /** Training mode: new values of BatchNorm running statistics, by official key. */
   final Map<String, Operand<TFloat32>> bufferUpdates = new LinkedHashMap<>();
   private int dropoutSites;
@@ -48,6 +52,7 @@ final class Nn {
     this.config = config;
     this.training = training;
     this.nativeConv = training == null && !inferenceConvAsMatMul();
+    this.splitBlocks = training == null && splitBlocks();
   }
 
   /**
@@ -113,7 +118,12 @@ final class Nn {
 
   /** nn.Linear over the last axis of a tensor of any rank ≥ 2. */
   Operand<TFloat32> linear(Operand<TFloat32> x, String prefix, int in, int out, boolean bias) {
-    Operand<TFloat32> y = dense(tf.reshape(x, ints(-1, in)), prefix, in, out, bias);
+    return linear(x, linearParams(prefix, in, out, bias), in, out);
+  }
+
+  /** nn.Linear with declared parameters on x [..., in] → [..., out]. */
+  Operand<TFloat32> linear(Operand<TFloat32> x, LinearParams p, int in, int out) {
+    Operand<TFloat32> y = p.apply(tf.reshape(x, ints(-1, in)));
     Operand<TInt32> lead = tf.stridedSlice(tf.shape(x), Indices.slice(0, -1));
     return tf.reshape(y, concat(lead, ints(out)));
   }
@@ -544,9 +554,17 @@ final class Nn {
 
   /** fc1 → GELU → fc2 on a [-1, dim] view: MatMul, BiasAdd and GELU adjacent, for the remapper to fuse. */
   Operand<TFloat32> mlp(Operand<TFloat32> x, String prefix, int dim, int hidden) {
-    Operand<TFloat32> rows = tf.reshape(x, ints(-1, dim));
     // not with bfloat16 weight copies: there the split was measured slower (bench/PROFILE.md)
-    long[] band = training == null && !params.hasBf16Copies() ? splitMlpRows(dim, hidden) : null;
+    return mlp(x, prefix, dim, hidden, training == null && !params.hasBf16Copies() ? splitMlpRows(dim, hidden) : null);
+  }
+
+  /** {@link #mlp} never split by rows (for a band of rows already split off). */
+  Operand<TFloat32> mlpWhole(Operand<TFloat32> x, String prefix, int dim, int hidden) {
+    return mlp(x, prefix, dim, hidden, null);
+  }
+
+  private Operand<TFloat32> mlp(Operand<TFloat32> x, String prefix, int dim, int hidden, long[] band) {
+    Operand<TFloat32> rows = tf.reshape(x, ints(-1, dim));
     if (band == null) {
       Operand<TFloat32> h = gelu(dense(rows, prefix + ".fc1", dim, hidden, true));
       h = dropout(h, dropRate());
@@ -599,6 +617,23 @@ final class Nn {
   /** System property: "false" builds every inference MLP unsplit (for comparisons); default "true". */
   static final String SPLIT_MLP_PROPERTY = "resttf.splitMlp";
   static final String SPLIT_MLP_OP = RestNetwork.MLP_ROWS_SPLIT_OP;
+
+  /** System property: whether inference blocks run on two bands of rows at batch 1 (true, false, auto). */
+  static final String SPLIT_BLOCKS_PROPERTY = "resttf.splitBlocks";
+
+  /**
+   * Whether inference graphs build their row-separable blocks a second time on two bands of rows for runs of one
+   * image (RestNetwork#blockOnHalvesAtBatch1). That pays only when each band gets a core of its own, i.e. when
+   * ops run on one thread each: "auto" (the default) builds them then ({@link ThreadPools#oneIntraOpThread}); with
+   * TF's default pools the two bands' ops share both threads and the split costs ~3 % (bench/PROFILE.md).
+   */
+  static boolean splitBlocks() {
+    String v = System.getProperty(SPLIT_BLOCKS_PROPERTY, "auto");
+    if (v.equals("auto")) return ThreadPools.oneIntraOpThread();
+    if (v.equals("true") || v.equals("false")) return v.equals("true");
+    throw new io.resttf.tensor.BadInputException("system property " + SPLIT_BLOCKS_PROPERTY
+        + " must be true, false or auto, not '" + v + "'");
+  }
 
   static boolean splitMlpEnabled() {
     return booleanProperty(SPLIT_MLP_PROPERTY, true);

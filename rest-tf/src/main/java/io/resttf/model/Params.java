@@ -59,10 +59,14 @@ public final class Params {
   private final String keyPrefix;
   /** With bfloat16 copies: the ops that write every copy from its float32 variable (shared by views). */
   private final List<Op> copyUpdates;
+  /** What {@link #add} returned for each key (shared by views), for a second build of the same layers. */
+  private final Map<String, Operand<TFloat32>> reads;
+  /** [0]: whether {@link #add} of a declared key returns its first read instead of failing (shared by views). */
+  private final boolean[] reuse;
 
   /** Parameters created in {@code tf}'s graph (at its root: names are the official keys). */
   public Params(Ops tf) {
-    this(tf, new LinkedHashMap<>(), "", null);
+    this(tf, new LinkedHashMap<>(), "", null, new LinkedHashMap<>(), new boolean[1]);
   }
 
   /**
@@ -73,14 +77,32 @@ public final class Params {
    * variables stay what is loaded, read back and exported; {@link #copyUpdates} must run after every change.
    */
   public Params(Ops tf, boolean bf16Copies) {
-    this(tf, new LinkedHashMap<>(), "", bf16Copies ? new ArrayList<>() : null);
+    this(tf, new LinkedHashMap<>(), "", bf16Copies ? new ArrayList<>() : null, new LinkedHashMap<>(), new boolean[1]);
   }
 
-  private Params(Ops tf, Map<String, Param> params, String keyPrefix, List<Op> copyUpdates) {
+  private Params(Ops tf, Map<String, Param> params, String keyPrefix, List<Op> copyUpdates,
+      Map<String, Operand<TFloat32>> reads, boolean[] reuse) {
     this.tf = tf;
     this.params = params;
     this.keyPrefix = keyPrefix;
     this.copyUpdates = copyUpdates;
+    this.reads = reads;
+    this.reuse = reuse;
+  }
+
+  /**
+   * Runs {@code build} with declarations of existing keys answered by their first read: layers built a second
+   * time (the same block on two halves of its rows) share the first build's variables. New keys are still
+   * created.
+   */
+  <T> T reusing(java.util.function.Supplier<T> build) {
+    boolean was = reuse[0];
+    reuse[0] = true;
+    try {
+      return build.get();
+    } finally {
+      reuse[0] = was;
+    }
   }
 
   /** Weights that bfloat16 copies are kept of: those of MatMuls and convolutions. */
@@ -105,7 +127,7 @@ public final class Params {
    * keys as it would alone.
    */
   public Params prefixed(String prefix) {
-    return new Params(tf, params, keyPrefix + prefix, copyUpdates);
+    return new Params(tf, params, keyPrefix + prefix, copyUpdates, reads, reuse);
   }
 
   /** The full key of a key declared through this view. */
@@ -119,15 +141,22 @@ public final class Params {
    */
   public Operand<TFloat32> add(ParamSpec declared) {
     ParamSpec spec = keyPrefix.isEmpty() ? declared : declared.withKey(keyPrefix + declared.key());
-    if (params.containsKey(spec.key())) throw new IllegalStateException("duplicate parameter " + spec.key());
+    if (params.containsKey(spec.key())) {
+      if (reuse[0]) return reads.get(spec.key());
+      throw new IllegalStateException("duplicate parameter " + spec.key());
+    }
     String name = WeightMapping.tfName(spec.key())
         .orElseThrow(() -> new IllegalArgumentException(spec.key() + ": not a parameter key"));
     Variable<TFloat32> v = tf.withName(name).variable(Shape.of(spec.tfShape()), TFloat32.class);
     params.put(spec.key(), new Param(spec, v));
-    if (copyUpdates == null || !COPIED_KINDS.contains(spec.kind())) return v;
-    Variable<TBfloat16> copy = tf.withName(name + BF16_COPY_SUFFIX).variable(Shape.of(spec.tfShape()), TBfloat16.class);
-    copyUpdates.add(tf.assign(copy, tf.dtypes.cast(v, TBfloat16.class)));
-    return tf.dtypes.cast(copy, TFloat32.class);
+    Operand<TFloat32> read = v;
+    if (copyUpdates != null && COPIED_KINDS.contains(spec.kind())) {
+      Variable<TBfloat16> copy = tf.withName(name + BF16_COPY_SUFFIX).variable(Shape.of(spec.tfShape()), TBfloat16.class);
+      copyUpdates.add(tf.assign(copy, tf.dtypes.cast(v, TBfloat16.class)));
+      read = tf.dtypes.cast(copy, TFloat32.class);
+    }
+    reads.put(spec.key(), read);
+    return read;
   }
 
   /** Name suffix of a weight's bfloat16 copy. */

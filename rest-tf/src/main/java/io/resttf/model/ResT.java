@@ -43,6 +43,11 @@ final class ResT implements Architecture {
   }
 
   @Override
+  public SpatialReductionAttention attentionModule() {
+    return attention;
+  }
+
+  @Override
   public java.util.Map<String, RestNetwork.Branches> branches() {
     return attention.branches;
   }

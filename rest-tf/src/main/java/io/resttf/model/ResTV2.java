@@ -46,6 +46,11 @@ final class ResTV2 implements Architecture {
   }
 
   @Override
+  public SpatialReductionAttention attentionModule() {
+    return attention;
+  }
+
+  @Override
   public java.util.Map<String, RestNetwork.Branches> branches() {
     return attention.branches;
   }

@@ -301,6 +301,14 @@ public final class RestNetwork {
    */
   private static Operand<TFloat32> block(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix, int stage,
       int index, Operand<TFloat32> attnKeep, Operand<TFloat32> mlpKeep) {
+    if (nn.splitBlocks && !nn.config.windowed(stage, index) && !nn.config.headInteraction(stage)) {
+      return blockOnHalvesAtBatch1(nn, arch, x, prefix, stage);
+    }
+    return wholeBlock(nn, arch, x, prefix, stage, index, attnKeep, mlpKeep);
+  }
+
+  private static Operand<TFloat32> wholeBlock(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix, int stage,
+      int index, Operand<TFloat32> attnKeep, Operand<TFloat32> mlpKeep) {
     int dim = nn.config.dim(stage);
     Operand<TFloat32> normed = nn.layerNorm(x, prefix + ".norm1", dim);
     String attnPrefix = prefix + ".attn";
@@ -318,6 +326,70 @@ public final class RestNetwork {
     Operand<TFloat32> m = nn.mlp(nn.layerNorm(x, prefix + ".norm2", dim), prefix + ".mlp", dim, nn.config.mlpHidden(stage));
     return nn.tf.math.add(x, nn.dropPath(m, mlpKeep));
   }
+
+  /**
+   * An inference block whose query rows are independent (no head interaction, no windows), built twice: whole,
+   * and on two bands of its token rows (the grid's top and bottom halves) that the executor runs side by side on
+   * its two inter-op threads; a run of one image takes the halves, any other the whole block ({@code Switch} /
+   * {@code Merge}). Only k, v and the upsample branch need every token: they are computed once, and each band
+   * takes its query rows' attention, its rows of the upsample branch, the projection, both residuals and the MLP.
+   * At batch 1 most of these models' MatMuls are too small for oneDNN to use a second thread (Nn#splitMlpRows);
+   * row by row the arithmetic is the whole block's.
+   */
+  private static Operand<TFloat32> blockOnHalvesAtBatch1(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix,
+      int stage) {
+    Ops tf = nn.tf;
+    Operand<TInt64> shape = tf.shape(x, TInt64.class);
+    Operand<TInt64> b = tf.stridedSlice(shape, org.tensorflow.ndarray.index.Indices.at(0));
+    Operand<TInt64> h = tf.stridedSlice(shape, org.tensorflow.ndarray.index.Indices.at(1));
+    Operand<org.tensorflow.types.TBool> one = tf.math.logicalAnd(tf.math.equal(b, tf.constant(1L)),
+        tf.math.greaterEqual(h, tf.constant(2L)));
+    org.tensorflow.op.core.SwitchCond<TFloat32> byBatch = tf.switchCond(x, one);
+    Operand<TFloat32> whole = wholeBlock(nn, arch, byBatch.outputFalse(), prefix, stage, 0, null, null);
+    String attnPrefix = prefix + ".attn";
+    Branches wholeBranches = arch.branches().get(attnPrefix);
+    Operand<TFloat32> rows = byBatch.outputTrue();
+    Operand<TInt64> top = tf.math.floorDiv(h, tf.constant(2L));
+    Operand<TInt64> sizes = tf.stack(List.of(top, tf.math.sub(h, top)));
+    java.util.function.Function<Operand<TFloat32>, List<Operand<TFloat32>>> bands = t -> tf.splitV(t, sizes,
+        tf.constant(1), 2L).output().stream().map(o -> (Operand<TFloat32>) o).toList();
+    List<Operand<TFloat32>> halves = nn.params.reusing(() -> {
+      int dim = nn.config.dim(stage);
+      SpatialReductionAttention attention = arch.attentionModule();
+      Operand<TFloat32> normed = nn.layerNorm(rows, prefix + ".norm1", dim);
+      Nn.LinearParams q = attention.queryParams(attnPrefix, stage);
+      SpatialReductionAttention.Context context = attention.context(normed, attnPrefix, stage);
+      List<Operand<TFloat32>> xs = tf.withSubScope(prefix).withName(BLOCK_ROWS_SPLIT_OP).splitV(rows, sizes,
+          tf.constant(1), 2L).output().stream().map(o -> (Operand<TFloat32>) o).toList();
+      List<Operand<TFloat32>> ns = bands.apply(normed);
+      List<Operand<TFloat32>> ups = context.up() == null ? null : bands.apply(context.up());
+      List<Operand<TFloat32>> out = new java.util.ArrayList<>();
+      List<SpatialReductionAttention.Rows> parts = new java.util.ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        SpatialReductionAttention.Rows r = attention.rows(ns.get(i), q, context, ups == null ? null : ups.get(i), attnPrefix, stage);
+        parts.add(r);
+        Operand<TFloat32> xi = tf.math.add(xs.get(i), r.projected());
+        Operand<TFloat32> m = nn.mlpWhole(nn.layerNorm(xi, prefix + ".norm2", dim), prefix + ".mlp", dim, nn.config.mlpHidden(stage));
+        out.add(tf.math.add(xi, m));
+      }
+      // the branches, joined (built for whoever fetches them; pruned from runs that do not)
+      java.util.function.Function<java.util.function.Function<SpatialReductionAttention.Rows, Operand<TFloat32>>, Operand<TFloat32>> join =
+          f -> f.apply(parts.get(0)) == null ? null : tf.concat(List.of(f.apply(parts.get(0)), f.apply(parts.get(1))), tf.constant(1));
+      out.add(join.apply(SpatialReductionAttention.Rows::attended));
+      out.add(context.up());
+      out.add(join.apply(SpatialReductionAttention.Rows::sum));
+      return out;
+    });
+    Operand<TFloat32> joined = tf.concat(List.of(halves.get(0), halves.get(1)), tf.constant(1));
+    java.util.function.BiFunction<Operand<TFloat32>, Operand<TFloat32>, Operand<TFloat32>> merge =
+        (w, s) -> w == null ? null : tf.merge(List.of(w, s)).output();
+    arch.branches().put(attnPrefix, new Branches(merge.apply(wholeBranches.attention(), halves.get(2)),
+        merge.apply(wholeBranches.upsample(), halves.get(3)), merge.apply(wholeBranches.sum(), halves.get(4))));
+    return tf.merge(List.of(whole, joined)).output();
+  }
+
+  /** Name of the op that cuts a block's tokens into two bands of rows, in a run's step stats. */
+  public static final String BLOCK_ROWS_SPLIT_OP = "block_halves";
 
   public RestConfig config() {
     return config;

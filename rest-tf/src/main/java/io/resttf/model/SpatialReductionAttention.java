@@ -36,23 +36,40 @@ final class SpatialReductionAttention {
 
   /** Attention on tokens x [B, h, w, C]; {@code prefix} = "stageN.i.attn". */
   Operand<TFloat32> apply(Operand<TFloat32> x, String prefix, int stage) {
+    Nn.LinearParams q = queryParams(prefix, stage);
+    Context context = context(x, prefix, stage);
+    Rows rows = rows(x, q, context, context.up(), prefix, stage);
+    branches.put(prefix, new RestNetwork.Branches(rows.attended(), context.up(), rows.sum()));
+    return rows.projected();
+  }
+
+  /**
+   * What every query row shares, computed from all the tokens: k and v by head [B, heads, M, hd] (null
+   * without attention) and the upsample branch [B, h, w, C] (null without one).
+   */
+  record Context(Operand<TFloat32> k, Operand<TFloat32> v, Operand<TFloat32> up) {}
+
+  /** One set of query rows' results: the attention branch, attention + upsample, and that projected. */
+  record Rows(Operand<TFloat32> attended, Operand<TFloat32> sum, Operand<TFloat32> projected) {}
+
+  /** The q projection's parameters (declared first, as the official module does); null without attention. */
+  Nn.LinearParams queryParams(String prefix, int stage) {
+    int dim = c.dim(stage);
+    return c.attention() ? nn.linearParams(prefix + ".q", dim, dim, qkvBias) : null;
+  }
+
+  /** The keys, values and upsample branch of the tokens x [B, h, w, C]. */
+  Context context(Operand<TFloat32> x, String prefix, int stage) {
     int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads, sr = c.srRatio(stage);
     Operand<TInt32> batch = nn.dims(x, 0, 1);
-    Operand<TFloat32> attended = null, kGrid = null, vGrid = null;
-    Operand<TFloat32> q = c.attention()
-        ? nn.splitHeads(nn.linear(x, prefix + ".q", dim, dim, qkvBias), batch, heads, hd) : null;
+    Operand<TFloat32> k = null, v = null, kGrid = null, vGrid = null;
     Operand<TFloat32> reduced = sr > 1 ? reduce(x, prefix, dim, sr) : x;
     if (c.attention()) {
       var kv = nn.splitLast(nn.linear(reduced, prefix + ".kv", dim, 2 * dim, qkvBias), 2);
       kGrid = kv.get(0); // [B, h', w', C] on the reduced grid, channels (head, head_dim)
       vGrid = kv.get(1);
-      Operand<TFloat32> k = nn.splitHeads(kGrid, batch, heads, hd);
-      Operand<TFloat32> v = nn.splitHeads(vGrid, batch, heads, hd);
-      // [B, heads, N, M]; scaling q before the product equals scaling the product
-      Operand<TFloat32> scores = nn.matmul(nn.tf.math.mul(q, nn.scalar(Math.pow(hd, -0.5))), k, false, true);
-      Weighted w = weigh(scores, v, prefix, stage);
-      Operand<TFloat32> attn = nn.dropout(w.weights(), nn.attnDropRate());
-      attended = nn.mergeHeads(nn.matmul(attn, w.values(), false, false), x, heads); // [B, h, w, C]
+      k = nn.splitHeads(kGrid, batch, heads, hd);
+      v = nn.splitHeads(vGrid, batch, heads, hd);
     } else if (c.upsampleTarget() == DesignSpace.UpsampleTarget.V) {
       vGrid = nn.linear(reduced, prefix + ".v", dim, dim, true); // the V projection alone
     }
@@ -65,9 +82,27 @@ final class SpatialReductionAttention {
       };
       up = upsample(target, prefix, dim, sr);
     }
+    return new Context(k, v, up);
+  }
+
+  /**
+   * Attention for the query rows x [B, h, w, C] (all tokens, or a band of rows of them when the heads do not
+   * interact), given the shared {@code context} and the matching rows {@code up} of its upsample branch;
+   * then the output projection.
+   */
+  Rows rows(Operand<TFloat32> x, Nn.LinearParams q, Context context, Operand<TFloat32> up, String prefix, int stage) {
+    int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads;
+    Operand<TFloat32> attended = null;
+    if (c.attention()) {
+      Operand<TFloat32> qh = nn.splitHeads(nn.linear(x, q, dim, dim), nn.dims(x, 0, 1), heads, hd);
+      // [B, heads, N, M]; scaling q before the product equals scaling the product
+      Operand<TFloat32> scores = nn.matmul(nn.tf.math.mul(qh, nn.scalar(Math.pow(hd, -0.5))), context.k(), false, true);
+      Weighted w = weigh(scores, context.v(), prefix, stage);
+      Operand<TFloat32> attn = nn.dropout(w.weights(), nn.attnDropRate());
+      attended = nn.mergeHeads(nn.matmul(attn, w.values(), false, false), x, heads); // [B, h, w, C]
+    }
     Operand<TFloat32> out = attended == null ? up : up == null ? attended : nn.tf.math.add(attended, up);
-    branches.put(prefix, new RestNetwork.Branches(attended, up, out));
-    return nn.dropout(nn.linear(out, prefix + ".proj", dim, dim, true), nn.dropRate());
+    return new Rows(attended, out, nn.dropout(nn.linear(out, prefix + ".proj", dim, dim, true), nn.dropRate()));
   }
 
   /** x [B, h, w, C] → [B, h/sr, w/sr, C]: kernel sr+1, stride sr, padding sr/2, then LayerNorm {@code sr_norm}. */

@@ -1,0 +1,154 @@
+package io.resttf.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.resttf.tensor.BadInputException;
+import io.resttf.tensor.HostTensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.tensorflow.Result;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.proto.NodeExecStats;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * Inference blocks whose query rows are independent run, for one image, on two bands of their token rows
+ * (RestNetwork#blockOnHalvesAtBatch1) when {@code resttf.splitBlocks} is on: every such block takes the split
+ * at batch 1 and none at batch 2, with the same answers and branches either way. Parity of the split path
+ * against the float64 references: ParityTest (every ResTv2 narrow case and rest_lite-narrow at batch 1).
+ */
+class BlockRowSplitTest {
+
+  @Test
+  void everyRestV2BlockRunsOnTwoBandsAtBatch1AndWholeAtBatch2() {
+    withSplitBlocks("true", () -> {
+      try (RestModel m = RestModel.create(Variants.get("restv2_tiny"))) {
+        m.initFresh(5);
+        List<String> one = new ArrayList<>();
+        List<String> two = new ArrayList<>();
+        float[] l1 = run(m, 1, one);
+        float[] l2 = run(m, 2, two);
+        List<String> split = splitBlocks(one);
+        assertEquals(11, split.size(), "restv2_tiny's 1 + 2 + 6 + 2 blocks, each split once: " + split);
+        assertTrue(split.contains("stage4.1/" + RestNetwork.BLOCK_ROWS_SPLIT_OP), split.toString());
+        assertTrue(splitBlocks(two).isEmpty(), "batch 2: whole blocks");
+        assertFalse(one.stream().anyMatch(n -> n.startsWith("Erf")), "every GELU fused, also in the bands");
+        double worst = 0;
+        for (int i = 0; i < l1.length; i++) worst = Math.max(worst, Math.abs(l1[i] - l2[i]) / Math.max(1, Math.abs(l1[i])));
+        assertTrue(worst < 1e-5, "batch 1 (bands) against batch 2 (whole): " + worst);
+      }
+      return null;
+    });
+  }
+
+  /** A block's branches (for analyze fourier / cka) are fetched from whichever form ran, joined back in row order. */
+  @Test
+  void branchesAtBatch1ComeFromTheBandsJoined() {
+    withSplitBlocks("true", () -> {
+      try (RestModel m = RestModel.create(Variants.get("restv2_tiny"))) {
+        m.initFresh(6);
+        // 96 × 160: stage grids 24×40 … 3×5, an odd height at stage 4 (bands of 1 and 2 rows)
+        HostTensor two = image(2, 96, 160);
+        HostTensor one = HostTensor.ofFloats(new long[] {1, 96, 160, 3}, java.util.Arrays.copyOf(two.toFloats(), 96 * 160 * 3));
+        Map<String, RestModel.BlockBranches> b1 = m.branches(one);
+        Map<String, RestModel.BlockBranches> b2 = m.branches(two);
+        assertEquals(b2.keySet(), b1.keySet());
+        for (String block : b1.keySet()) {
+          HostTensor[] a = {b1.get(block).attention(), b1.get(block).upsample(), b1.get(block).sum()};
+          HostTensor[] w = {b2.get(block).attention(), b2.get(block).upsample(), b2.get(block).sum()};
+          for (int k = 0; k < 3; k++) {
+            long[] s = a[k].shape();
+            assertEquals(1, s[0], block);
+            float[] got = a[k].toFloats(), want = w[k].toFloats();
+            double worst = 0, scale = 0;
+            for (int i = 0; i < got.length; i++) {
+              worst = Math.max(worst, Math.abs(got[i] - want[i]));
+              scale = Math.max(scale, Math.abs(want[i]));
+            }
+            assertTrue(worst <= 1e-5 * Math.max(1, scale), block + " branch " + k + ": " + worst + " of " + scale);
+          }
+        }
+      }
+      return null;
+    });
+  }
+
+  /** ResT v1: only blocks whose heads do not interact (rest_lite's stage 1, one head) take the bands. */
+  @Test
+  void restLiteSplitsOnlyItsStage1Blocks() {
+    withSplitBlocks("true", () -> {
+      try (RestModel m = RestModel.create(Variants.get("rest_lite"))) {
+        m.initFresh(7);
+        List<String> one = new ArrayList<>();
+        run(m, 1, one);
+        assertEquals(List.of("stage1.0/" + RestNetwork.BLOCK_ROWS_SPLIT_OP, "stage1.1/" + RestNetwork.BLOCK_ROWS_SPLIT_OP),
+            splitBlocks(one));
+      }
+      return null;
+    });
+  }
+
+  @Test
+  void offBuildsNoBandsAndABadValueIsRefused() {
+    withSplitBlocks("false", () -> {
+      try (RestModel m = RestModel.create(Variants.get("restv2_tiny"))) {
+        m.initFresh(5);
+        List<String> one = new ArrayList<>();
+        run(m, 1, one);
+        assertTrue(splitBlocks(one).isEmpty());
+      }
+      return null;
+    });
+    withSplitBlocks("sometimes", () -> {
+      BadInputException e = assertThrows(BadInputException.class, () -> RestNetwork.parameters(Variants.get("restv2_tiny")));
+      assertTrue(e.getMessage().contains(Nn.SPLIT_BLOCKS_PROPERTY) && e.getMessage().contains("sometimes"), e.getMessage());
+      return null;
+    });
+  }
+
+  private static List<String> splitBlocks(List<String> nodes) {
+    return nodes.stream().filter(n -> n.endsWith("/" + RestNetwork.BLOCK_ROWS_SPLIT_OP)).sorted().toList();
+  }
+
+  private static <T> T withSplitBlocks(String value, Supplier<T> body) {
+    String old = System.getProperty(Nn.SPLIT_BLOCKS_PROPERTY);
+    System.setProperty(Nn.SPLIT_BLOCKS_PROPERTY, value);
+    try {
+      return body.get();
+    } finally {
+      if (old == null) System.clearProperty(Nn.SPLIT_BLOCKS_PROPERTY); else System.setProperty(Nn.SPLIT_BLOCKS_PROPERTY, old);
+    }
+  }
+
+  private static HostTensor image(int n, int h, int w) {
+    float[] v = new float[n * h * w * 3];
+    for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(0.37 * (i % (h * w * 3)) + (i / (h * w * 3)));
+    return HostTensor.ofFloats(new long[] {n, h, w, 3}, v);
+  }
+
+  /** Logits of image 0 of a batch of {@code n} copies of one 224² image; executed node names and op expressions into {@code nodes}. */
+  private static float[] run(RestModel m, int n, List<String> nodes) {
+    try (TFloat32 x = TFloat32.tensorOf(Shape.of(n, 224, 224, 3), d -> {
+          long[] i = {0};
+          d.scalars().forEach(s -> s.setFloat((float) Math.sin(0.37 * (i[0]++ % (224 * 224 * 3)))));
+        });
+         Result r = TracedRun.run(m.session().runner().feed(m.network().input(), x).fetch(m.network().logits()))) {
+      for (NodeExecStats s : TracedRun.nodes(r)) {
+        String label = s.getTimelineLabel();
+        int eq = label.indexOf(" = ");
+        nodes.add(s.getNodeName());
+        if (eq >= 0) nodes.add(label.substring(eq + 3));
+      }
+      TFloat32 logits = (TFloat32) r.get(0);
+      float[] out = new float[(int) logits.shape().get(1)];
+      for (int j = 0; j < out.length; j++) out[j] = logits.getFloat(0, j);
+      return out;
+    }
+  }
+}
