@@ -46,6 +46,9 @@ class BenchCommandTest {
     assertTrue(r.out().contains("MatMul"), r.out());
     assertTrue(r.out().contains("slowest nodes:"), r.out());
     assertTrue(r.out().matches("(?s).*\\d+\\.\\d%.*"), "shares printed: " + r.out());
+    // op time by graph part (a stage, the head) and each slowest node's output shape
+    assertTrue(r.out().matches("(?s).*graph part.*\n  stage1 .*"), r.out());
+    assertTrue(r.out().matches("(?s).*slowest nodes:\n +\\d+\\.\\d+ ms  \\S+ \\S+ \\[[0-9,]+\\].*"), r.out());
     CliRun.of("bench", "--config", config.toString(), "--profile", "-1").badInput("--profile", "-1");
   }
 

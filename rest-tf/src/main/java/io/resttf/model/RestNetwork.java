@@ -388,6 +388,15 @@ public final class RestNetwork {
     return tf.merge(List.of(whole, joined)).output();
   }
 
+  /**
+   * Whether inference graphs built now run a single image's row-separable blocks on two bands of rows
+   * (system property {@code resttf.splitBlocks}: true, false, or auto = when this process runs ops on one
+   * intra-op thread). Throws BadInputException on another value.
+   */
+  public static boolean blocksOnBandsAtBatch1() {
+    return Nn.splitBlocks();
+  }
+
   /** Name of the op that cuts a block's tokens into two bands of rows, in a run's step stats. */
   public static final String BLOCK_ROWS_SPLIT_OP = "block_halves";
 
