@@ -321,7 +321,7 @@ final class BenchCommand implements Callable<Integer> {
     out.printf("model:       %s (%s), num_classes %d%n", model.describe(), config.family().id(), config.numClasses());
     out.printf("input:       batch %d, %dx%d, %d channels%n", batch, size, size, config.inChans());
     out.printf("threads:     %s%s%n", threads == null ? "default" : threads + " intra-op",
-        batch == 1 && io.resttf.model.RestNetwork.blocksOnBandsAtBatch1() ? " (blocks without head interaction on two bands of rows)" : "");
+        batch == 1 && io.resttf.model.RestNetwork.blocksOnBandsAtBatch1() ? " (blocks on two bands of rows)" : "");
     out.printf("precision:   %s%n", precision.get().id());
     out.printf("graph build: %.1f ms%n", buildMs);
     out.printf("weight init: %.1f ms%n", initMs);

@@ -57,14 +57,16 @@ class ParityTest {
   }
 
   /**
-   * With row-separable blocks built a second time on two bands of token rows for one image (what
-   * {@code resttf.splitBlocks} turns on; "auto" does with one intra-op thread), every case still reproduces
-   * the float64 references: input 0 (batch 2) runs the whole blocks, input 1 (batch 1, 160 × 96: odd band
-   * heights at stage 4) the bands, which a traced run confirms for every block without head interaction.
+   * With blocks built a second time on two bands of token rows for one image (what {@code resttf.splitBlocks}
+   * turns on; "auto" does with one intra-op thread), every case still reproduces the float64 references on
+   * input 1 (batch 1, 160 × 96: odd band heights at stage 4), which runs the bands, as a traced run confirms for
+   * every block (ResT v1's with their heads' InstanceNorm shared across the bands). Input 0 (batch 2) runs the
+   * whole blocks, checked above. Not repeated under AVX2: the bands run the kernels the whole blocks run.
    */
   @ParameterizedTest
   @MethodSource("cases")
   void matchesOfficialReferencesWithBlocksOnTwoBandsOfRowsAtBatch1(String caseName) {
+    org.junit.jupiter.api.Assumptions.assumeFalse("AVX2".equals(System.getenv("ONEDNN_MAX_CPU_ISA")), "kernels as above");
     Path dir = Fixtures.parity(caseName);
     RestConfig config = RestConfig.read(dir.resolve("config.json"));
     Map<String, HostTensor> weights = Safetensors.read(dir.resolve("weights.safetensors"));
@@ -72,7 +74,7 @@ class ParityTest {
     System.setProperty("resttf.splitBlocks", "true");
     try (RestModel model = RestModel.create(config)) {
       model.load(weights);
-      assertMatchesReferences(model, dir, "logits");
+      assertMatchesReference(model, dir, "logits", 1);
       HostTensor one = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_1.npy")));
       assertEquals(1, one.shape()[0], "input 1 is a single image");
       try (org.tensorflow.types.TFloat32 x = io.resttf.tensor.TfTensors.toTf(one);
@@ -84,10 +86,7 @@ class ParityTest {
         long bands = r.getMetadata().orElseThrow().getStepStats().getDevStatsList().stream()
             .flatMap(d -> d.getNodeStatsList().stream())
             .filter(n -> n.getNodeName().endsWith("/" + io.resttf.model.RestNetwork.BLOCK_ROWS_SPLIT_OP)).count();
-        long separable = 0;
-        for (int s = 0; s < 4; s++) if (!config.headInteraction(s)) separable += config.depths().get(s);
-        assertTrue(separable > 0, caseName + ": no block without head interaction");
-        assertEquals(separable, bands, caseName + ": blocks run on two bands of rows");
+        assertEquals(config.totalBlocks(), bands, caseName + ": every block runs on two bands of rows");
       }
     } finally {
       if (old == null) System.clearProperty("resttf.splitBlocks"); else System.setProperty("resttf.splitBlocks", old);
@@ -167,10 +166,14 @@ class ParityTest {
   /** Checks every input_K.npy of the case folder against logits (or logits_ema) and stage references. */
   static void assertMatchesReferences(RestModel model, Path dir, String logitsName) {
     JsonNode cfg = Fixtures.json(dir.resolve("config.json"));
+    for (JsonNode input : cfg.get("inputs")) assertMatchesReference(model, dir, logitsName, input.get("k").asInt());
+  }
+
+  /** Checks input_K.npy of the case folder against logits (or logits_ema) and stage references. */
+  static void assertMatchesReference(RestModel model, Path dir, String logitsName, int k) {
     double tol = model.config().family() == Family.V1 ? V1_TOLERANCE : V2_TOLERANCE;
     double logitsTol = tol * (dir.getFileName().toString().endsWith("-full") ? 5 : 1);
-    for (JsonNode input : cfg.get("inputs")) {
-      int k = input.get("k").asInt();
+    {
       HostTensor x = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_" + k + ".npy")));
       RestModel.Outputs out = model.forward(x);
       assertClose(Npy.read(dir.resolve(logitsName + "_" + k + ".npy")), out.logits(), logitsTol, false, dir + " " + logitsName + " " + k);

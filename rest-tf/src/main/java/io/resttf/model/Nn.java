@@ -40,7 +40,7 @@ final class Nn {
   final RestNetwork.Training training;
   /** Inference graphs: convolutions as oneDNN Conv2D (default) rather than patches × weights. */
   private final boolean nativeConv;
-  /** Inference graphs: row-separable blocks also built on two bands of rows, taken at batch 1 ({@link #splitBlocks()}). */
+  /** Inference graphs: blocks also built on two bands of rows, taken at batch 1 ({@link #splitBlocks()}). */
   final boolean splitBlocks;
   /** Training mode: new values of BatchNorm running statistics, by official key. */
   final Map<String, Operand<TFloat32>> bufferUpdates = new LinkedHashMap<>();
@@ -622,7 +622,7 @@ final class Nn {
   static final String SPLIT_BLOCKS_PROPERTY = "resttf.splitBlocks";
 
   /**
-   * Whether inference graphs build their row-separable blocks a second time on two bands of rows for runs of one
+   * Whether inference graphs build their blocks (not windowed) a second time on two bands of rows for runs of one
    * image (RestNetwork#blockOnHalvesAtBatch1). That pays only when each band gets a core of its own, i.e. when
    * ops run on one thread each: "auto" (the default) builds them then ({@link ThreadPools#oneIntraOpThread}); with
    * TF's default pools the two bands' ops share both threads and the split costs ~3 % (bench/PROFILE.md).

@@ -301,7 +301,7 @@ public final class RestNetwork {
    */
   private static Operand<TFloat32> block(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix, int stage,
       int index, Operand<TFloat32> attnKeep, Operand<TFloat32> mlpKeep) {
-    if (nn.splitBlocks && !nn.config.windowed(stage, index) && !nn.config.headInteraction(stage)) {
+    if (nn.splitBlocks && !nn.config.windowed(stage, index)) {
       return blockOnHalvesAtBatch1(nn, arch, x, prefix, stage);
     }
     return wholeBlock(nn, arch, x, prefix, stage, index, attnKeep, mlpKeep);
@@ -328,13 +328,13 @@ public final class RestNetwork {
   }
 
   /**
-   * An inference block whose query rows are independent (no head interaction, no windows), built twice: whole,
-   * and on two bands of its token rows (the grid's top and bottom halves) that the executor runs side by side on
-   * its two inter-op threads; a run of one image takes the halves, any other the whole block ({@code Switch} /
-   * {@code Merge}). Only k, v and the upsample branch need every token: they are computed once, and each band
-   * takes its query rows' attention, its rows of the upsample branch, the projection, both residuals and the MLP.
-   * At batch 1 most of these models' MatMuls are too small for oneDNN to use a second thread (Nn#splitMlpRows);
-   * row by row the arithmetic is the whole block's.
+   * An inference block (not windowed) built twice: whole, and on two bands of its token rows (the grid's top and
+   * bottom halves) that the executor runs side by side on its two inter-op threads; a run of one image takes the
+   * halves, any other the whole block ({@code Switch} / {@code Merge}). Only k, v and the upsample branch need
+   * every token: they are computed once, and each band takes its query rows' attention, its rows of the upsample
+   * branch, the projection, both residuals and the MLP (ResT v1's head interaction shares its InstanceNorm's
+   * statistics across the bands, SpatialReductionAttention#bandRows). At batch 1 most of these models' MatMuls are
+   * too small for oneDNN to use a second thread (Nn#splitMlpRows); row by row the arithmetic is the whole block's.
    */
   private static Operand<TFloat32> blockOnHalvesAtBatch1(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix,
       int stage) {
@@ -364,10 +364,9 @@ public final class RestNetwork {
       List<Operand<TFloat32>> ns = bands.apply(normed);
       List<Operand<TFloat32>> ups = context.up() == null ? null : bands.apply(context.up());
       List<Operand<TFloat32>> out = new java.util.ArrayList<>();
-      List<SpatialReductionAttention.Rows> parts = new java.util.ArrayList<>();
+      List<SpatialReductionAttention.Rows> parts = attention.bandRows(ns, q, context, ups, attnPrefix, stage);
       for (int i = 0; i < 2; i++) {
-        SpatialReductionAttention.Rows r = attention.rows(ns.get(i), q, context, ups == null ? null : ups.get(i), attnPrefix, stage);
-        parts.add(r);
+        SpatialReductionAttention.Rows r = parts.get(i);
         Operand<TFloat32> xi = tf.math.add(xs.get(i), r.projected());
         Operand<TFloat32> m = nn.mlpWhole(nn.layerNorm(xi, prefix + ".norm2", dim), prefix + ".mlp", dim, nn.config.mlpHidden(stage));
         out.add(tf.math.add(xi, m));
@@ -389,7 +388,7 @@ public final class RestNetwork {
   }
 
   /**
-   * Whether inference graphs built now run a single image's row-separable blocks on two bands of rows
+   * Whether inference graphs built now run a single image's blocks (not windowed) on two bands of rows
    * (system property {@code resttf.splitBlocks}: true, false, or auto = when this process runs ops on one
    * intra-op thread). Throws BadInputException on another value.
    */

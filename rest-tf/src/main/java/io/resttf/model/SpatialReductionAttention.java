@@ -105,6 +105,56 @@ final class SpatialReductionAttention {
     return new Rows(attended, out, nn.dropout(nn.linear(out, prefix + ".proj", dim, dim, true), nn.dropRate()));
   }
 
+  /**
+   * {@link #rows} for bands of the query rows xs (each [B, h_i, w, C], together all the tokens, in order), with
+   * their rows {@code ups} of the upsample branch (null without one). Without head interaction each band is
+   * {@link #rows} on its own. With it (ResT v1's transform_conv → softmax → InstanceNorm), the norm's mean and
+   * variance run over every query row of a head: each band mixes its scores and takes its softmax, the bands'
+   * sums give the mean, then their sums of squared deviations the variance, and each band normalises and
+   * weights v with those — as the whole map would, up to the order of the sums.
+   */
+  List<Rows> bandRows(List<Operand<TFloat32>> xs, Nn.LinearParams q, Context context, List<Operand<TFloat32>> ups,
+      String prefix, int stage) {
+    if (!c.headInteraction(stage)) {
+      List<Rows> out = new java.util.ArrayList<>();
+      for (int i = 0; i < xs.size(); i++) out.add(rows(xs.get(i), q, context, ups == null ? null : ups.get(i), prefix, stage));
+      return out;
+    }
+    int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads;
+    Operand<TInt32> axes = nn.ints(2, 3);
+    List<Operand<TFloat32>> maps = new java.util.ArrayList<>();
+    List<Operand<TFloat32>> sums = new java.util.ArrayList<>();
+    List<Operand<TFloat32>> counts = new java.util.ArrayList<>();
+    for (Operand<TFloat32> x : xs) {
+      Operand<TFloat32> qh = nn.splitHeads(nn.linear(x, q, dim, dim), nn.dims(x, 0, 1), heads, hd);
+      Operand<TFloat32> scores = nn.matmul(nn.tf.math.mul(qh, nn.scalar(Math.pow(hd, -0.5))), context.k(), false, true);
+      Operand<TFloat32> a = nn.tf.nn.softmax(mixHeads(scores, prefix, heads));
+      maps.add(a);
+      sums.add(nn.tf.sum(a, axes, Sum.keepDims(true)));
+      counts.add(nn.tf.dtypes.cast(nn.tf.math.mul(nn.dims(a, 2, 3), nn.dims(a, 3, 4)), TFloat32.class));
+    }
+    Operand<TFloat32> n = nn.tf.math.addN(counts);
+    Operand<TFloat32> mean = nn.tf.math.div(nn.tf.math.addN(sums), n);
+    List<Operand<TFloat32>> centered = new java.util.ArrayList<>();
+    List<Operand<TFloat32>> squares = new java.util.ArrayList<>();
+    for (Operand<TFloat32> a : maps) {
+      Operand<TFloat32> d = nn.tf.math.sub(a, mean);
+      centered.add(d);
+      squares.add(nn.tf.sum(nn.tf.math.square(d), axes, Sum.keepDims(true)));
+    }
+    Operand<TFloat32> inv = nn.tf.math.rsqrt(nn.tf.math.add(nn.tf.math.div(nn.tf.math.addN(squares), n),
+        nn.scalar(RestConfig.INSTANCE_NORM_EPS)));
+    List<Rows> out = new java.util.ArrayList<>();
+    for (int i = 0; i < xs.size(); i++) {
+      Operand<TFloat32> attended = nn.mergeHeads(nn.matmul(nn.tf.math.mul(centered.get(i), inv), context.v(), false, false),
+          xs.get(i), heads);
+      Operand<TFloat32> up = ups == null ? null : ups.get(i);
+      Operand<TFloat32> sum = up == null ? attended : nn.tf.math.add(attended, up);
+      out.add(new Rows(attended, sum, nn.linear(sum, prefix + ".proj", dim, dim, true)));
+    }
+    return out;
+  }
+
   /** x [B, h, w, C] → [B, h/sr, w/sr, C]: kernel sr+1, stride sr, padding sr/2, then LayerNorm {@code sr_norm}. */
   private Operand<TFloat32> reduce(Operand<TFloat32> x, String prefix, int dim, int sr) {
     int k = sr + 1, p = sr / 2;
@@ -146,8 +196,8 @@ final class SpatialReductionAttention {
     return new Weighted(attn, v);
   }
 
-  /** transform_conv (1×1 conv across heads) → softmax → InstanceNorm2d(heads) without affine. */
-  private Operand<TFloat32> headInteraction(Operand<TFloat32> attn, String prefix, int heads) {
+  /** transform_conv: a 1×1 conv across the heads of scores [B, heads, N, M], same shape out. */
+  private Operand<TFloat32> mixHeads(Operand<TFloat32> attn, String prefix, int heads) {
     ParamSpec spec = ParamSpec.headMix(prefix + ".transform_conv.weight", heads);
     Operand<TFloat32> w = nn.params.add(spec); // [h_in, h_out]
     Operand<TFloat32> b = nn.params.add(ParamSpec.bias(prefix + ".transform_conv.bias", spec, heads));
@@ -156,13 +206,19 @@ final class SpatialReductionAttention {
     Operand<TFloat32> wt = nn.tf.reshape(w, nn.ints(1, heads, heads));
     Operand<TFloat32> mixed = nn.matmul(wt, flat, true, false); // [B, h_out, N·M]
     mixed = nn.tf.math.add(mixed, nn.tf.reshape(b, nn.ints(heads, 1)));
+    return nn.tf.reshape(mixed, shape);
+  }
+
+  /** transform_conv (1×1 conv across heads) → softmax → InstanceNorm2d(heads) without affine. */
+  private Operand<TFloat32> headInteraction(Operand<TFloat32> attn, String prefix, int heads) {
+    Operand<TFloat32> mixed = mixHeads(attn, prefix, heads);
     Operand<TInt32> axes = nn.ints(2, 3);
     Operand<TFloat32> centered;
     if (nn.training == null) {
-      Operand<TFloat32> a = nn.tf.nn.softmax(nn.tf.reshape(mixed, shape));
+      Operand<TFloat32> a = nn.tf.nn.softmax(mixed);
       centered = nn.tf.math.sub(a, nn.tf.math.mean(a, axes, Mean.keepDims(true)));
     } else {
-      centered = centredSoftmax(nn.tf.reshape(mixed, shape));
+      centered = centredSoftmax(mixed);
     }
     Operand<TFloat32> var = nn.tf.math.mean(nn.tf.math.square(centered), axes, Mean.keepDims(true));
     return nn.tf.math.mul(centered, nn.tf.math.rsqrt(nn.tf.math.add(var, nn.scalar(RestConfig.INSTANCE_NORM_EPS))));
