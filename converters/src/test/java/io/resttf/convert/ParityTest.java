@@ -78,15 +78,9 @@ class ParityTest {
       HostTensor one = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_1.npy")));
       assertEquals(1, one.shape()[0], "input 1 is a single image");
       try (org.tensorflow.types.TFloat32 x = io.resttf.tensor.TfTensors.toTf(one);
-           org.tensorflow.Result r = model.session().runner().feed(model.network().input(), x)
-               .fetch(model.network().logits())
-               .setOptions(org.tensorflow.proto.RunOptions.newBuilder()
-                   .setTraceLevel(org.tensorflow.proto.RunOptions.TraceLevel.FULL_TRACE).build())
-               .runAndFetchMetadata()) {
-        long bands = r.getMetadata().orElseThrow().getStepStats().getDevStatsList().stream()
-            .flatMap(d -> d.getNodeStatsList().stream())
-            .filter(n -> n.getNodeName().endsWith("/" + io.resttf.model.RestNetwork.BLOCK_ROWS_SPLIT_OP)).count();
-        assertEquals(config.totalBlocks(), bands, caseName + ": every block runs on two bands of rows");
+           org.tensorflow.Result r = tracedLogits(model, x)) {
+        assertEquals(config.totalBlocks(), executed(r, "/" + io.resttf.model.RestNetwork.BLOCK_ROWS_SPLIT_OP),
+            caseName + ": every block runs on two bands of rows");
       }
     } finally {
       if (old == null) System.clearProperty("resttf.splitBlocks"); else System.setProperty("resttf.splitBlocks", old);
@@ -134,15 +128,8 @@ class ParityTest {
     try (RestModel model = c.model();
          org.tensorflow.types.TFloat32 x = io.resttf.tensor.TfTensors.toTf(
              Layouts.nchwToNhwc(Npy.read(dir.resolve("input_0.npy"))));
-         org.tensorflow.Result r = model.session().runner().feed(model.network().input(), x)
-             .fetch(model.network().logits())
-             .setOptions(org.tensorflow.proto.RunOptions.newBuilder()
-                 .setTraceLevel(org.tensorflow.proto.RunOptions.TraceLevel.FULL_TRACE).build())
-             .runAndFetchMetadata()) {
-      long halves = r.getMetadata().orElseThrow().getStepStats().getDevStatsList().stream()
-          .flatMap(d -> d.getNodeStatsList().stream())
-          .filter(n -> n.getNodeName().endsWith("mlp/" + io.resttf.model.RestNetwork.MLP_ROWS_SPLIT_OP)).count();
-      assertEquals(2, halves, "stage-3 MLPs run on halves of their rows");
+         org.tensorflow.Result r = tracedLogits(model, x)) {
+      assertEquals(2, executed(r, "mlp/" + io.resttf.model.RestNetwork.MLP_ROWS_SPLIT_OP), "stage-3 MLPs run on halves of their rows");
       HostTensor logits = io.resttf.tensor.TfTensors.toHost((org.tensorflow.types.TFloat32) r.get(0));
       assertClose(Npy.read(dir.resolve("logits_0.npy")), logits, V1_TOLERANCE * 5, false, "rest_lite-full split MLPs");
     }
@@ -161,6 +148,20 @@ class ParityTest {
     try (RestModel restored = Conversion.openTfCheckpoint(out)) {
       assertMatchesReferences(restored, dir, "logits");
     }
+  }
+
+  /** The model's logits for x, run with full tracing (the caller closes the result). */
+  private static org.tensorflow.Result tracedLogits(RestModel model, org.tensorflow.types.TFloat32 x) {
+    return model.session().runner().feed(model.network().input(), x).fetch(model.network().logits())
+        .setOptions(org.tensorflow.proto.RunOptions.newBuilder()
+            .setTraceLevel(org.tensorflow.proto.RunOptions.TraceLevel.FULL_TRACE).build())
+        .runAndFetchMetadata();
+  }
+
+  /** How many nodes a traced run executed whose name ends with {@code suffix}. */
+  private static long executed(org.tensorflow.Result traced, String suffix) {
+    return traced.getMetadata().orElseThrow().getStepStats().getDevStatsList().stream()
+        .flatMap(d -> d.getNodeStatsList().stream()).filter(n -> n.getNodeName().endsWith(suffix)).count();
   }
 
   /** Checks every input_K.npy of the case folder against logits (or logits_ema) and stage references. */

@@ -12,10 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
-import org.tensorflow.Result;
-import org.tensorflow.ndarray.Shape;
-import org.tensorflow.proto.NodeExecStats;
-import org.tensorflow.types.TFloat32;
 
 /**
  * Inference blocks (not windowed) run, for one image, on two bands of their token rows
@@ -32,8 +28,8 @@ class BlockRowSplitTest {
         m.initFresh(5);
         List<String> one = new ArrayList<>();
         List<String> two = new ArrayList<>();
-        float[] l1 = run(m, 1, one);
-        float[] l2 = run(m, 2, two);
+        float[] l1 = TracedRun.firstImageLogits(m, 1, one);
+        float[] l2 = TracedRun.firstImageLogits(m, 2, two);
         List<String> split = splitBlocks(one);
         assertEquals(11, split.size(), "restv2_tiny's 1 + 2 + 6 + 2 blocks, each split once: " + split);
         assertTrue(split.contains("stage4.1/" + RestNetwork.BLOCK_ROWS_SPLIT_OP), split.toString());
@@ -90,8 +86,8 @@ class BlockRowSplitTest {
         m.initFresh(7);
         List<String> one = new ArrayList<>();
         List<String> two = new ArrayList<>();
-        float[] l1 = run(m, 1, one);
-        float[] l2 = run(m, 2, two);
+        float[] l1 = TracedRun.firstImageLogits(m, 1, one);
+        float[] l2 = TracedRun.firstImageLogits(m, 2, two);
         List<String> split = splitBlocks(one);
         assertEquals(8, split.size(), "rest_lite's 2 + 2 + 2 + 2 blocks: " + split);
         assertTrue(split.contains("stage3.1/" + RestNetwork.BLOCK_ROWS_SPLIT_OP), split.toString());
@@ -113,7 +109,7 @@ class BlockRowSplitTest {
       try (RestModel m = RestModel.create(Variants.get("restv2_tiny"))) {
         m.initFresh(5);
         List<String> one = new ArrayList<>();
-        run(m, 1, one);
+        TracedRun.firstImageLogits(m, 1, one);
         assertTrue(splitBlocks(one).isEmpty());
       }
       return null;
@@ -145,23 +141,4 @@ class BlockRowSplitTest {
     return HostTensor.ofFloats(new long[] {n, h, w, 3}, v);
   }
 
-  /** Logits of image 0 of a batch of {@code n} copies of one 224² image; executed node names and op expressions into {@code nodes}. */
-  private static float[] run(RestModel m, int n, List<String> nodes) {
-    try (TFloat32 x = TFloat32.tensorOf(Shape.of(n, 224, 224, 3), d -> {
-          long[] i = {0};
-          d.scalars().forEach(s -> s.setFloat((float) Math.sin(0.37 * (i[0]++ % (224 * 224 * 3)))));
-        });
-         Result r = TracedRun.run(m.session().runner().feed(m.network().input(), x).fetch(m.network().logits()))) {
-      for (NodeExecStats s : TracedRun.nodes(r)) {
-        String label = s.getTimelineLabel();
-        int eq = label.indexOf(" = ");
-        nodes.add(s.getNodeName());
-        if (eq >= 0) nodes.add(label.substring(eq + 3));
-      }
-      TFloat32 logits = (TFloat32) r.get(0);
-      float[] out = new float[(int) logits.shape().get(1)];
-      for (int j = 0; j < out.length; j++) out[j] = logits.getFloat(0, j);
-      return out;
-    }
-  }
 }

@@ -12,10 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
-import org.tensorflow.Result;
-import org.tensorflow.ndarray.Shape;
-import org.tensorflow.proto.NodeExecStats;
-import org.tensorflow.types.TFloat32;
 
 /**
  * Inference MLPs whose MatMuls oneDNN would run on one thread (operands within 2 MiB) run on two halves of
@@ -45,8 +41,8 @@ class MlpRowSplitTest {
       m.initFresh(3);
       List<String> one = new ArrayList<>();
       List<String> two = new ArrayList<>();
-      float[] l1 = run(m, 1, one);
-      float[] l2 = run(m, 2, two);
+      float[] l1 = TracedRun.firstImageLogits(m, 1, one);
+      float[] l2 = TracedRun.firstImageLogits(m, 2, two);
 
       List<String> split = one.stream().filter(n -> n.endsWith("mlp/" + RestNetwork.MLP_ROWS_SPLIT_OP)).sorted().toList();
       assertEquals(List.of("stage3.0.mlp/" + RestNetwork.MLP_ROWS_SPLIT_OP, "stage3.1.mlp/" + RestNetwork.MLP_ROWS_SPLIT_OP),
@@ -73,23 +69,4 @@ class MlpRowSplitTest {
     }
   }
 
-  /** Logits of image 0 of a batch of {@code n} copies of one 224² image; executed node names and op expressions ("Op(inputs)") into {@code nodes}. */
-  private static float[] run(RestModel m, int n, List<String> nodes) {
-    try (TFloat32 x = TFloat32.tensorOf(Shape.of(n, 224, 224, 3), d -> {
-          long[] i = {0};
-          d.scalars().forEach(s -> s.setFloat((float) Math.sin(0.37 * (i[0]++ % (224 * 224 * 3)))));
-        });
-         Result r = TracedRun.run(m.session().runner().feed(m.network().input(), x).fetch(m.network().logits()))) {
-      for (NodeExecStats s : TracedRun.nodes(r)) {
-        String label = s.getTimelineLabel();
-        int eq = label.indexOf(" = ");
-        nodes.add(s.getNodeName());
-        if (eq >= 0) nodes.add(label.substring(eq + 3));
-      }
-      TFloat32 logits = (TFloat32) r.get(0);
-      float[] out = new float[(int) logits.shape().get(1)];
-      for (int j = 0; j < out.length; j++) out[j] = logits.getFloat(0, j);
-      return out;
-    }
-  }
 }
