@@ -302,7 +302,7 @@ public final class RestNetwork {
   private static Operand<TFloat32> block(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix, int stage,
       int index, Operand<TFloat32> attnKeep, Operand<TFloat32> mlpKeep) {
     if (nn.splitBlocks && !nn.config.windowed(stage, index)) {
-      return blockOnHalvesAtBatch1(nn, arch, x, prefix, stage);
+      return blockOnHalvesAtBatch1(nn, arch, x, prefix, stage, index);
     }
     return wholeBlock(nn, arch, x, prefix, stage, index, attnKeep, mlpKeep);
   }
@@ -337,7 +337,7 @@ public final class RestNetwork {
    * too small for oneDNN to use a second thread (Nn#splitMlpRows); row by row the arithmetic is the whole block's.
    */
   private static Operand<TFloat32> blockOnHalvesAtBatch1(Nn nn, Architecture arch, Operand<TFloat32> x, String prefix,
-      int stage) {
+      int stage, int index) {
     Ops tf = nn.tf;
     Operand<TInt64> shape = tf.shape(x, TInt64.class);
     Operand<TInt64> b = tf.stridedSlice(shape, org.tensorflow.ndarray.index.Indices.at(0));
@@ -345,7 +345,7 @@ public final class RestNetwork {
     Operand<org.tensorflow.types.TBool> one = tf.math.logicalAnd(tf.math.equal(b, tf.constant(1L)),
         tf.math.greaterEqual(h, tf.constant(2L)));
     org.tensorflow.op.core.SwitchCond<TFloat32> byBatch = tf.switchCond(x, one);
-    Operand<TFloat32> whole = wholeBlock(nn, arch, byBatch.outputFalse(), prefix, stage, 0, null, null);
+    Operand<TFloat32> whole = wholeBlock(nn, arch, byBatch.outputFalse(), prefix, stage, index, null, null);
     String attnPrefix = prefix + ".attn";
     Branches wholeBranches = arch.branches().get(attnPrefix);
     Operand<TFloat32> rows = byBatch.outputTrue();

@@ -103,6 +103,27 @@ class BlockRowSplitTest {
     });
   }
 
+  /** hwin: windowed blocks keep their windows and no bands; each stage's last block (global) takes the bands. */
+  @Test
+  void hwinBandsOnlyItsGlobalBlocks() {
+    withSplitBlocks("true", () -> {
+      RestConfig hwin = Variants.get("restv2_tiny").withWindows(DesignSpace.WindowStyle.HWIN, List.of(32, 16, 8, 4));
+      try (RestModel m = RestModel.create(hwin)) {
+        m.initFresh(8);
+        List<String> one = new ArrayList<>();
+        List<String> two = new ArrayList<>();
+        float[] l1 = TracedRun.firstImageLogits(m, 1, one);
+        float[] l2 = TracedRun.firstImageLogits(m, 2, two);
+        assertEquals(List.of("stage1.0/", "stage2.1/", "stage3.5/", "stage4.1/").stream()
+            .map(p -> p + RestNetwork.BLOCK_ROWS_SPLIT_OP).toList(), splitBlocks(one));
+        double worst = 0;
+        for (int i = 0; i < l1.length; i++) worst = Math.max(worst, Math.abs(l1[i] - l2[i]) / Math.max(1, Math.abs(l1[i])));
+        assertTrue(worst < 1e-5, "batch 1 (bands) against batch 2 (whole): " + worst);
+      }
+      return null;
+    });
+  }
+
   @Test
   void offBuildsNoBandsAndABadValueIsRefused() {
     withSplitBlocks("false", () -> {
