@@ -91,18 +91,23 @@ final class SpatialReductionAttention {
    * then the output projection.
    */
   Rows rows(Operand<TFloat32> x, Nn.LinearParams q, Context context, Operand<TFloat32> up, String prefix, int stage) {
-    int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads;
+    int dim = c.dim(stage), heads = c.heads(stage);
     Operand<TFloat32> attended = null;
     if (c.attention()) {
-      Operand<TFloat32> qh = nn.splitHeads(nn.linear(x, q, dim, dim), nn.dims(x, 0, 1), heads, hd);
-      // [B, heads, N, M]; scaling q before the product equals scaling the product
-      Operand<TFloat32> scores = nn.matmul(nn.tf.math.mul(qh, nn.scalar(Math.pow(hd, -0.5))), context.k(), false, true);
-      Weighted w = weigh(scores, context.v(), prefix, stage);
+      Weighted w = weigh(scores(x, q, context, stage), context.v(), prefix, stage);
       Operand<TFloat32> attn = nn.dropout(w.weights(), nn.attnDropRate());
       attended = nn.mergeHeads(nn.matmul(attn, w.values(), false, false), x, heads); // [B, h, w, C]
     }
     Operand<TFloat32> out = attended == null ? up : up == null ? attended : nn.tf.math.add(attended, up);
     return new Rows(attended, out, nn.dropout(nn.linear(out, prefix + ".proj", dim, dim, true), nn.dropRate()));
+  }
+
+  /** Scaled scores q·kᵀ [B, heads, N, M] of the query rows x against the context's keys. */
+  private Operand<TFloat32> scores(Operand<TFloat32> x, Nn.LinearParams q, Context context, int stage) {
+    int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads;
+    Operand<TFloat32> qh = nn.splitHeads(nn.linear(x, q, dim, dim), nn.dims(x, 0, 1), heads, hd);
+    // scaling q before the product equals scaling the product
+    return nn.matmul(nn.tf.math.mul(qh, nn.scalar(Math.pow(hd, -0.5))), context.k(), false, true);
   }
 
   /**
@@ -120,15 +125,13 @@ final class SpatialReductionAttention {
       for (int i = 0; i < xs.size(); i++) out.add(rows(xs.get(i), q, context, ups == null ? null : ups.get(i), prefix, stage));
       return out;
     }
-    int dim = c.dim(stage), heads = c.heads(stage), hd = dim / heads;
+    int dim = c.dim(stage), heads = c.heads(stage);
     Operand<TInt32> axes = nn.ints(2, 3);
     List<Operand<TFloat32>> maps = new java.util.ArrayList<>();
     List<Operand<TFloat32>> sums = new java.util.ArrayList<>();
     List<Operand<TFloat32>> counts = new java.util.ArrayList<>();
     for (Operand<TFloat32> x : xs) {
-      Operand<TFloat32> qh = nn.splitHeads(nn.linear(x, q, dim, dim), nn.dims(x, 0, 1), heads, hd);
-      Operand<TFloat32> scores = nn.matmul(nn.tf.math.mul(qh, nn.scalar(Math.pow(hd, -0.5))), context.k(), false, true);
-      Operand<TFloat32> a = nn.tf.nn.softmax(mixHeads(scores, prefix, heads));
+      Operand<TFloat32> a = nn.tf.nn.softmax(mixHeads(scores(x, q, context, stage), prefix, heads));
       maps.add(a);
       sums.add(nn.tf.sum(a, axes, Sum.keepDims(true)));
       counts.add(nn.tf.dtypes.cast(nn.tf.math.mul(nn.dims(a, 2, 3), nn.dims(a, 3, 4)), TFloat32.class));
