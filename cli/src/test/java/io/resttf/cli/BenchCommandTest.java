@@ -44,11 +44,13 @@ class BenchCommandTest {
         "--profile", "2").ok();
     assertTrue(r.out().contains("profile:     2 traced runs"), r.out());
     assertTrue(r.out().contains("MatMul"), r.out());
-    assertTrue(r.out().contains("slowest nodes:"), r.out());
+    assertTrue(r.out().contains("slowest nodes (ms per run, of which alone):"), r.out());
     assertTrue(r.out().matches("(?s).*\\d+\\.\\d%.*"), "shares printed: " + r.out());
-    // op time by graph part (a stage, the head) and each slowest node's output shape
-    assertTrue(r.out().matches("(?s).*graph part.*\n  stage1 .*"), r.out());
-    assertTrue(r.out().matches("(?s).*slowest nodes:\n +\\d+\\.\\d+ ms  \\S+ \\S+ \\[[0-9,]+\\].*"), r.out());
+    // op time by graph part (a stage, the head), with the time no other op ran beside it, and each slowest node's
+    // output shape and time alone
+    assertTrue(r.out().matches("(?s).*graph part.*alone ms\n.*\n  stage1 .*"), r.out());
+    assertTrue(r.out().matches("(?s).*\n  one op running: \\d+\\.\\d+ ms/run; none: \\d+\\.\\d+ ms/run\n.*"), r.out());
+    assertTrue(r.out().matches("(?s).*slowest nodes \\(ms per run, of which alone\\):\n +\\d+\\.\\d+ ms +\\d+\\.\\d+  \\S+ \\S+ \\[[0-9,]+\\].*"), r.out());
     CliRun.of("bench", "--config", config.toString(), "--profile", "-1").badInput("--profile", "-1");
   }
 
