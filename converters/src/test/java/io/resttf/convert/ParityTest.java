@@ -60,7 +60,9 @@ class ParityTest {
    * With blocks built a second time on two bands of token rows for one image (what {@code resttf.splitBlocks}
    * turns on; "auto" does with one intra-op thread), every case still reproduces the float64 references on
    * input 1 (batch 1, 160 × 96: odd band heights at stage 4), which runs the bands, as a traced run confirms for
-   * every block (ResT v1's with their heads' InstanceNorm shared across the bands). Input 0 (batch 2) runs the
+   * every block (ResT v1's with their heads' InstanceNorm shared across the bands). Every convolution runs on bands
+   * too ({@code resttf.splitConvs=all}: the narrow models' convolutions are all below the default rule's size; the
+   * rule itself: {@link #restLiteFullMatchesWithBlocksAndConvolutionsOnBandsAtBatch1}). Input 0 (batch 2) runs the
    * whole blocks, checked above. Not repeated under AVX2: the bands run the kernels the whole blocks run.
    */
   @ParameterizedTest
@@ -70,20 +72,66 @@ class ParityTest {
     Path dir = Fixtures.parity(caseName);
     RestConfig config = RestConfig.read(dir.resolve("config.json"));
     Map<String, HostTensor> weights = Safetensors.read(dir.resolve("weights.safetensors"));
-    String old = System.getProperty("resttf.splitBlocks");
-    System.setProperty("resttf.splitBlocks", "true");
-    try (RestModel model = RestModel.create(config)) {
-      model.load(weights);
-      assertMatchesReference(model, dir, "logits", 1);
-      HostTensor one = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_1.npy")));
-      assertEquals(1, one.shape()[0], "input 1 is a single image");
-      try (org.tensorflow.types.TFloat32 x = io.resttf.tensor.TfTensors.toTf(one);
-           org.tensorflow.Result r = tracedLogits(model, x)) {
-        assertEquals(config.totalBlocks(), executed(r, "/" + io.resttf.model.RestNetwork.BLOCK_ROWS_SPLIT_OP),
-            caseName + ": every block runs on two bands of rows");
+    withBands("all", () -> {
+      try (RestModel model = RestModel.create(config)) {
+        model.load(weights);
+        assertMatchesReference(model, dir, "logits", 1);
+        HostTensor one = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_1.npy")));
+        assertEquals(1, one.shape()[0], "input 1 is a single image");
+        try (org.tensorflow.types.TFloat32 x = io.resttf.tensor.TfTensors.toTf(one);
+             org.tensorflow.Result r = tracedLogits(model, x)) {
+          assertEquals(config.totalBlocks(), executed(r, "/" + io.resttf.model.RestNetwork.BLOCK_ROWS_SPLIT_OP),
+              caseName + ": every block runs on two bands of rows");
+          // the stem's three (v1) or two (v2) 3×3 convolutions and three patch embeddings
+          assertEquals(config.family() == Family.V1 ? 6 : 5, executed(r, "/" + io.resttf.model.RestNetwork.CONV_ROWS_SPLIT_OP),
+              caseName + ": every 3×3 convolution runs on two bands of rows");
+        }
       }
+    });
+  }
+
+  /**
+   * rest_lite at 224², batch 1, with bands on and the default rule: the blocks and the five convolutions of 58-115 M
+   * multiply-adds (the stem's second and third, the patch embeddings) run on two bands of rows and reproduce the
+   * official float64 logits.
+   */
+  @Test
+  void restLiteFullMatchesWithBlocksAndConvolutionsOnBandsAtBatch1() {
+    org.junit.jupiter.api.Assumptions.assumeFalse("AVX2".equals(System.getenv("ONEDNN_MAX_CPU_ISA")), "kernels as above");
+    Path dir = Fixtures.parity("rest_lite-full");
+    Conversion c = Conversion.load(Conversion.Request.of(dir.resolve("weights.pth"), null), null);
+    Map<String, HostTensor> weights;
+    try (RestModel converted = c.model()) {
+      weights = converted.stateDict();
+    }
+    withBands("true", () -> {
+      try (RestModel model = RestModel.create(c.config());
+           org.tensorflow.types.TFloat32 x = io.resttf.tensor.TfTensors.toTf(
+               Layouts.nchwToNhwc(Npy.read(dir.resolve("input_0.npy"))));
+           org.tensorflow.Result r = tracedLogits(withWeights(model, weights), x)) {
+        assertEquals(5, executed(r, "/" + io.resttf.model.RestNetwork.CONV_ROWS_SPLIT_OP), "convolutions on bands");
+        assertEquals(8, executed(r, "/" + io.resttf.model.RestNetwork.BLOCK_ROWS_SPLIT_OP), "blocks on bands");
+        HostTensor logits = io.resttf.tensor.TfTensors.toHost((org.tensorflow.types.TFloat32) r.get(0));
+        assertClose(Npy.read(dir.resolve("logits_0.npy")), logits, V1_TOLERANCE * 5, false, "rest_lite-full on bands");
+      }
+    });
+  }
+
+  private static RestModel withWeights(RestModel model, Map<String, HostTensor> weights) {
+    model.load(weights);
+    return model;
+  }
+
+  /** Runs body with blocks on bands ({@code resttf.splitBlocks=true}) and {@code resttf.splitConvs=convs}. */
+  private static void withBands(String convs, Runnable body) {
+    String oldBlocks = System.getProperty("resttf.splitBlocks"), oldConvs = System.getProperty("resttf.splitConvs");
+    System.setProperty("resttf.splitBlocks", "true");
+    System.setProperty("resttf.splitConvs", convs);
+    try {
+      body.run();
     } finally {
-      if (old == null) System.clearProperty("resttf.splitBlocks"); else System.setProperty("resttf.splitBlocks", old);
+      if (oldBlocks == null) System.clearProperty("resttf.splitBlocks"); else System.setProperty("resttf.splitBlocks", oldBlocks);
+      if (oldConvs == null) System.clearProperty("resttf.splitConvs"); else System.setProperty("resttf.splitConvs", oldConvs);
     }
   }
 

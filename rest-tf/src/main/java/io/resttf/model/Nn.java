@@ -173,8 +173,7 @@ final class Nn {
     if (k == 1 && stride == 1 && p == 0) return pointwise(tf.withSubScope(prefix), x, w, b, in, out);
     if (nativeConv) {
       Ops s = tf.withSubScope(prefix);
-      Operand<TFloat32> y = conv2d(s, x, w, k, stride, p);
-      return b == null ? y : s.nn.biasAdd(y, b);
+      return conv2d(s, x, w, k, stride, p, y -> b == null ? y : s.nn.biasAdd(y, b));
     }
     return convAsMatMul(tf.withSubScope(prefix), pad(x, p), w, b, in, out, k, stride);
   }
@@ -195,18 +194,64 @@ final class Nn {
     Operand<TFloat32> w = params.add(spec);
     Operand<TFloat32> b = bias ? params.add(ParamSpec.bias(convPrefix + ".bias", spec, out)) : null;
     NormParams bn = batchNormParams(normPrefix, out);
-    Operand<TFloat32> y = conv2d(tf.withSubScope(convPrefix), x, w, k, stride, p);
     // BN(conv + b) with mean m is BN(conv) with mean m - b
     Ops n = tf.withSubScope(normPrefix);
     Operand<TFloat32> centre = b == null ? bn.mean() : n.math.sub(bn.mean(), b);
-    return n.nn.fusedBatchNorm(y, bn.gamma(), bn.beta(), centre, bn.var(),
-        FusedBatchNorm.epsilon((float) RestConfig.BATCH_NORM_EPS), FusedBatchNorm.isTraining(false)).y();
+    return conv2d(tf.withSubScope(convPrefix), x, w, k, stride, p, y -> n.nn.fusedBatchNorm(y, bn.gamma(), bn.beta(),
+        centre, bn.var(), FusedBatchNorm.epsilon((float) RestConfig.BATCH_NORM_EPS), FusedBatchNorm.isTraining(false)).y());
   }
 
-  /** oneDNN's Conv2D with PyTorch's symmetric padding p: SAME where that is the same, else Pad + VALID. */
-  private Operand<TFloat32> conv2d(Ops s, Operand<TFloat32> x, Operand<TFloat32> w, int k, int stride, int p) {
+  /**
+   * oneDNN's Conv2D with PyTorch's symmetric padding p (SAME where that is the same, else Pad + VALID), then
+   * {@code epilogue} (the bias or BatchNorm that the remapper fuses into it). With bands on ({@link #splitBlocks})
+   * a map of at least two output rows is convolved as two bands of output rows instead, each band reading its input
+   * rows with their halo: at batch 1 on one intra-op thread each band gets a core, where the whole convolution
+   * would get one ({@link #convOnBandsOfRows}).
+   */
+  private Operand<TFloat32> conv2d(Ops s, Operand<TFloat32> x, Operand<TFloat32> w, int k, int stride, int p,
+      java.util.function.UnaryOperator<Operand<TFloat32>> epilogue) {
     List<Long> strides = List.of(1L, (long) stride, (long) stride, 1L);
-    return samePadding(k, stride, p) ? s.nn.conv2d(x, w, strides, "SAME") : s.nn.conv2d(pad(x, p), w, strides, "VALID");
+    long macsPerPixel = (long) k * k * w.shape().get(2) * w.shape().get(3);
+    String bands = splitBlocks ? convBands() : "false";
+    if (bands.equals("all") || bands.equals("true") && macsPerPixel >= SPLIT_CONV_MIN_MACS_PER_PIXEL) {
+      return convOnBandsOfRows(s, pad(x, p), w, k, stride, macsPerPixel, bands.equals("all") ? 0 : SPLIT_CONV_MIN_MACS,
+          epilogue);
+    }
+    return epilogue.apply(samePadding(k, stride, p) ? s.nn.conv2d(x, w, strides, "SAME")
+        : s.nn.conv2d(pad(x, p), w, strides, "VALID"));
+  }
+
+  /**
+   * A VALID convolution of the padded map {@code xp} on two bands of output rows: the top ⌊Ho/2⌋ rows read padded
+   * rows [0, (⌊Ho/2⌋ - 1)·stride + k), the rest read [⌊Ho/2⌋·stride, Hp); each band through {@code epilogue}, then
+   * joined. Every output value is the whole convolution's (same taps, same order). Maps of one output row, and runs
+   * of fewer than {@code minMacs} multiply-adds (too short for a second core to pay for the join), take the whole
+   * convolution ({@code Switch} / {@code Merge}, decided per run: the graph takes any size).
+   */
+  private Operand<TFloat32> convOnBandsOfRows(Ops s, Operand<TFloat32> xp, Operand<TFloat32> w, int k, int stride,
+      long macsPerPixel, long minMacs, java.util.function.UnaryOperator<Operand<TFloat32>> epilogue) {
+    List<Long> strides = List.of(1L, (long) stride, (long) stride, 1L);
+    Operand<TInt64> shape = tf.shape(xp, TInt64.class);
+    java.util.function.Function<Operand<TInt64>, Operand<TInt64>> outSize = n -> tf.math.add(
+        tf.math.floorDiv(tf.math.sub(n, tf.constant((long) k)), tf.constant((long) stride)), tf.constant(1L));
+    Operand<TInt64> ho = outSize.apply(tf.stridedSlice(shape, Indices.at(1)));
+    Operand<TInt64> macs = tf.math.mul(tf.math.mul(tf.stridedSlice(shape, Indices.at(0)), ho),
+        tf.math.mul(outSize.apply(tf.stridedSlice(shape, Indices.at(2))), tf.constant(macsPerPixel)));
+    SwitchCond<TFloat32> byRows = tf.switchCond(xp, tf.math.logicalAnd(tf.math.greaterEqual(ho, tf.constant(2L)),
+        tf.math.greaterEqual(macs, tf.constant(minMacs))));
+    Operand<TFloat32> whole = epilogue.apply(s.nn.conv2d(byRows.outputFalse(), w, strides, "VALID"));
+    Operand<TFloat32> in = byRows.outputTrue();
+    Operand<TInt64> top = tf.math.floorDiv(ho, tf.constant(2L));
+    Operand<TInt64> topRows = tf.math.add(tf.math.mul(tf.math.sub(top, tf.constant(1L)), tf.constant((long) stride)),
+        tf.constant((long) k));
+    Operand<TInt64> bottomStart = tf.math.mul(top, tf.constant((long) stride));
+    Operand<TInt64> zero = tf.constant(0L), all = tf.constant(-1L);
+    Operand<TFloat32> upper = s.withName(CONV_ROWS_SPLIT_OP).slice(in, tf.stack(List.of(zero, zero, zero, zero)),
+        tf.stack(List.of(all, topRows, all, all)));
+    Operand<TFloat32> lower = s.slice(in, tf.stack(List.of(zero, bottomStart, zero, zero)), tf.stack(List.of(all, all, all, all)));
+    Operand<TFloat32> bands = tf.concat(List.of(epilogue.apply(s.nn.conv2d(upper, w, strides, "VALID")),
+        epilogue.apply(s.nn.conv2d(lower, w, strides, "VALID"))), tf.constant(1));
+    return tf.merge(List.of(whole, bands)).output();
   }
 
   /**
@@ -633,6 +678,31 @@ final class Nn {
     if (v.equals("true") || v.equals("false")) return v.equals("true");
     throw new io.resttf.tensor.BadInputException("system property " + SPLIT_BLOCKS_PROPERTY
         + " must be true, false or auto, not '" + v + "'");
+  }
+
+  /**
+   * System property, read where blocks run on bands ({@link #splitBlocks}): "true" (default) runs convolutions of at
+   * least {@value #SPLIT_CONV_MIN_MACS_PER_PIXEL} multiply-adds per output pixel on bands of rows when a run's
+   * convolution has at least {@value #SPLIT_CONV_MIN_MACS}; "all" every convolution (k > 1) of two output rows or
+   * more (tests: the narrow parity models' convolutions are all small); "false" none (comparisons).
+   */
+  static final String SPLIT_CONVS_PROPERTY = "resttf.splitConvs";
+  /** Name of the op that cuts a convolution's top band of rows out of its padded input, in a run's step stats. */
+  static final String CONV_ROWS_SPLIT_OP = RestNetwork.CONV_ROWS_SPLIT_OP;
+
+  /**
+   * Multiply-adds per output pixel below which a convolution stays whole on bands: the stem's first (3 input
+   * channels, 1,296 per pixel) computes less per row than joining the bands copies (traced: its 112² join took
+   * longer than both bands).
+   */
+  static final long SPLIT_CONV_MIN_MACS_PER_PIXEL = 4096;
+  static final long SPLIT_CONV_MIN_MACS = 33_554_432; // 32 M
+
+  static String convBands() {
+    String v = System.getProperty(SPLIT_CONVS_PROPERTY, "true");
+    if (v.equals("true") || v.equals("false") || v.equals("all")) return v;
+    throw new io.resttf.tensor.BadInputException("system property " + SPLIT_CONVS_PROPERTY
+        + " must be true, false or all, not '" + v + "'");
   }
 
   static boolean splitMlpEnabled() {

@@ -399,6 +399,12 @@ public final class RestNetwork {
   /** Name of the op that cuts a block's tokens into two bands of rows, in a run's step stats. */
   public static final String BLOCK_ROWS_SPLIT_OP = "block_halves";
 
+  /**
+   * Name of the op that cuts a convolution's top band of rows out of its padded input (e.g. "patch_2.proj/conv_top_band"),
+   * in a run's step stats: where blocks run on bands, so do the stem's and patch embeddings' large convolutions.
+   */
+  public static final String CONV_ROWS_SPLIT_OP = "conv_top_band";
+
   public RestConfig config() {
     return config;
   }
