@@ -6,6 +6,7 @@ import io.resttf.convert.Conversion;
 import io.resttf.model.RestConfig;
 import io.resttf.model.Precision;
 import io.resttf.model.RestModel;
+import io.resttf.model.RestNetwork;
 import io.resttf.serving.DenseExport;
 import io.resttf.serving.ExportMetadata;
 import io.resttf.model.ModelLocation;
@@ -81,6 +82,25 @@ final class ExportCommand implements Callable<Integer> {
       description = "classify_images refuses images larger than N pixels (width × height, from the header; default 40000000)")
   Long maxPixels;
 
+  @Option(names = "--bands", paramLabel = "auto|on|off", defaultValue = "auto", converter = BandsConverter.class, description = {
+      "on: a single image's blocks and large convolutions also run on two bands of rows, one per core: faster at",
+      "batch 1 in a server with one intra-op thread (TF_NUM_INTRAOP_THREADS=1, tensorflow_model_server",
+      "--tensorflow_intra_op_parallelism=1), a little slower with more; off: not; auto (default): as this process",
+      "would build (-Dresttf.splitBlocks). Recorded as batch1_bands in rest_tf.json"})
+  RestNetwork.Bands bands;
+
+  /** Anything but auto / on / off is a one-line usage error. */
+  static final class BandsConverter implements picocli.CommandLine.ITypeConverter<RestNetwork.Bands> {
+    @Override
+    public RestNetwork.Bands convert(String value) {
+      try {
+        return RestNetwork.Bands.parse(value, "--bands");
+      } catch (BadInputException e) {
+        throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not auto, on or off");
+      }
+    }
+  }
+
   @Option(names = "--force", description = "replace an existing version")
   boolean force;
 
@@ -155,7 +175,7 @@ final class ExportCommand implements Callable<Integer> {
     if (imageSize != null) meta = meta.withPreprocessing(Preprocessing.imagenet(config.inChans()).withSize(imageSize));
     if (!allowNonFinite) NonFiniteWeights.refuse(stateDict, "(--allow-nonfinite exports them anyway)");
     SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite)
-        .withPrecision(precision);
+        .withPrecision(precision).withBands(bands);
     if (version != null) opts = opts.withVersion(version);
     if (versionPolicy != null || !versionLabels.isEmpty()) opts = opts.withServing(this::serving);
     SavedModelExporter.Result r = new SavedModelExporter(baseDir()).export(name, config, stateDict, meta, opts);
@@ -190,7 +210,8 @@ final class ExportCommand implements Callable<Integer> {
       load = d.loadOptions();
     }
     if (!allowNonFinite) NonFiniteWeights.refuse(w.stateDict(), "(--allow-nonfinite exports them anyway)");
-    SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite);
+    SavedModelExporter.Options opts = SavedModelExporter.Options.DEFAULT.withForce(force).withAllowNonFinite(allowNonFinite)
+        .withBands(bands);
     if (version != null) opts = opts.withVersion(version);
     if (versionPolicy != null || !versionLabels.isEmpty()) opts = opts.withServing(this::serving);
     SavedModelExporter.Result r;

@@ -63,6 +63,14 @@ class ServingCommandsTest {
         .out().contains("test_0000.png"));
     CliRun.of("export", "--checkpoint", weights.toString(), "--name", "tiny_fp16", "--base", tmp.toString(),
         "--precision", "fp16").badInput("--precision", "fp16");
+    // --bands: recorded; a bad value is one line and writes nothing
+    CliRun.of("export", "--checkpoint", weights.toString(), "--name", "tiny_bands", "--base", tmp.toString(),
+        "--bands", "on").ok();
+    assertTrue(new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(tmp.resolve("tiny_bands/1/assets/rest_tf.json").toFile()).path("batch1_bands").asBoolean());
+    CliRun.of("export", "--checkpoint", weights.toString(), "--name", "tiny_sometimes", "--base", tmp.toString(),
+        "--bands", "sometimes").badInput("--bands", "sometimes");
+    assertFalse(java.nio.file.Files.exists(tmp.resolve("tiny_sometimes")));
   }
 
   @Test

@@ -673,6 +673,8 @@ final class Nn {
    * TF's default pools the two bands' ops share both threads and the split costs ~3 % (bench/PROFILE.md).
    */
   static boolean splitBlocks() {
+    Boolean forced = RestNetwork.BANDS_ON_THIS_THREAD.get();
+    if (forced != null) return forced;
     String v = System.getProperty(SPLIT_BLOCKS_PROPERTY, "auto");
     if (v.equals("auto")) return ThreadPools.oneIntraOpThread();
     if (v.equals("true") || v.equals("false")) return v.equals("true");

@@ -388,12 +388,46 @@ public final class RestNetwork {
   }
 
   /**
-   * Whether inference graphs built now run a single image's blocks (not windowed) on two bands of rows
-   * (system property {@code resttf.splitBlocks}: true, false, or auto = when this process runs ops on one
-   * intra-op thread). Throws BadInputException on another value.
+   * Whether inference graphs built now run a single image's blocks (not windowed) and large convolutions on two bands
+   * of rows: as {@link #buildingWithBands} sets it on this thread, else system property {@code resttf.splitBlocks}
+   * (true, false, or auto = when this process runs ops on one intra-op thread). Throws BadInputException on another
+   * value.
    */
   public static boolean blocksOnBandsAtBatch1() {
     return Nn.splitBlocks();
+  }
+
+  /** Whether a graph carries the batch-1 bands: {@code AUTO} leaves it to {@link #blocksOnBandsAtBatch1}. */
+  public enum Bands {
+    AUTO, ON, OFF;
+
+    /** "auto", "on" or "off"; anything else is one line naming {@code what}. */
+    public static Bands parse(String value, String what) {
+      return switch (value) {
+        case "auto" -> AUTO;
+        case "on" -> ON;
+        case "off" -> OFF;
+        default -> throw new io.resttf.tensor.BadInputException(what + " must be auto, on or off, not '" + value + "'");
+      };
+    }
+  }
+
+  static final ThreadLocal<Boolean> BANDS_ON_THIS_THREAD = new ThreadLocal<>();
+
+  /**
+   * Runs {@code body} with the inference graphs it builds on this thread carrying the batch-1 bands ({@code ON}) or
+   * not ({@code OFF}), whatever this process's thread pools or {@code resttf.splitBlocks} say; {@code AUTO} changes
+   * nothing. For graphs built for another process, e.g. a SavedModel for a server with one intra-op thread.
+   */
+  public static <T> T buildingWithBands(Bands bands, java.util.function.Supplier<T> body) {
+    if (bands == Bands.AUTO) return body.get();
+    Boolean old = BANDS_ON_THIS_THREAD.get();
+    BANDS_ON_THIS_THREAD.set(bands == Bands.ON);
+    try {
+      return body.get();
+    } finally {
+      if (old == null) BANDS_ON_THIS_THREAD.remove(); else BANDS_ON_THIS_THREAD.set(old);
+    }
   }
 
   /** Name of the op that cuts a block's tokens into two bands of rows, in a run's step stats. */

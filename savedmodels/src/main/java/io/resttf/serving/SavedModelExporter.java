@@ -9,6 +9,7 @@ import io.resttf.model.ModelLocation;
 import io.resttf.model.RestConfig;
 import io.resttf.model.Precision;
 import io.resttf.model.RestModel;
+import io.resttf.model.RestNetwork;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.util.AtomicFiles;
@@ -110,19 +111,30 @@ public final class SavedModelExporter {
    *     would serve NaN scores)
    */
   public record Options(Long version, boolean force, boolean allowNonFinite,
-      java.util.function.LongFunction<ModelsConfig.Serving> serving, Precision precision) {
-    public static final Options DEFAULT = new Options(null, false, false, null, Precision.FP32);
+      java.util.function.LongFunction<ModelsConfig.Serving> serving, Precision precision, RestNetwork.Bands bands) {
+    public static final Options DEFAULT = new Options(null, false, false, null, Precision.FP32, RestNetwork.Bands.AUTO);
 
     public Options withVersion(long v) {
-      return new Options(v, force, allowNonFinite, serving, precision);
+      return new Options(v, force, allowNonFinite, serving, precision, bands);
     }
 
     public Options withForce(boolean f) {
-      return new Options(version, f, allowNonFinite, serving, precision);
+      return new Options(version, f, allowNonFinite, serving, precision, bands);
     }
 
     public Options withAllowNonFinite(boolean allow) {
-      return new Options(version, force, allow, serving, precision);
+      return new Options(version, force, allow, serving, precision, bands);
+    }
+
+    /**
+     * {@code ON}: the graph also runs each block (not windowed) and large convolution of a single image on two bands
+     * of rows, which pays in a serving process whose intra-op pool has one thread (TF_NUM_INTRAOP_THREADS=1,
+     * tensorflow_model_server --tensorflow_intra_op_parallelism=1) and costs a little with two or more; {@code OFF}:
+     * not; {@code AUTO}: as this process would build it ({@link RestNetwork#blocksOnBandsAtBatch1}). Recorded as
+     * {@code "batch1_bands"} in rest_tf.json.
+     */
+    public Options withBands(RestNetwork.Bands b) {
+      return new Options(version, force, allowNonFinite, serving, precision, java.util.Objects.requireNonNull(b));
     }
 
     /**
@@ -131,7 +143,7 @@ public final class SavedModelExporter {
      * policy is kept, and the export refused if that policy's labels would point at an unloaded version.
      */
     public Options withServing(java.util.function.LongFunction<ModelsConfig.Serving> s) {
-      return new Options(version, force, allowNonFinite, s, precision);
+      return new Options(version, force, allowNonFinite, s, precision, bands);
     }
 
     /**
@@ -141,7 +153,7 @@ public final class SavedModelExporter {
      * with the bfloat16-rounded weights; recorded as {@code "precision"} in rest_tf.json.
      */
     public Options withPrecision(Precision p) {
-      return new Options(version, force, allowNonFinite, serving, p);
+      return new Options(version, force, allowNonFinite, serving, p, bands);
     }
   }
 
@@ -180,7 +192,7 @@ public final class SavedModelExporter {
     }
     if (!options.allowNonFinite()) NonFiniteWeights.refuse(stateDict, "(Options.withAllowNonFinite exports them anyway)");
     return exportVersion(name, options,
-        (dir, version) -> writeSavedModel(dir, name, version, config, stateDict, meta, options.precision()));
+        (dir, version) -> writeSavedModel(dir, name, version, config, stateDict, meta, options.precision(), options.bands()));
   }
 
   /**
@@ -196,7 +208,8 @@ public final class SavedModelExporter {
       throw new BadInputException("version must be a positive integer, got " + options.version());
     }
     if (!options.allowNonFinite()) NonFiniteWeights.refuse(stateDict, "(Options.withAllowNonFinite exports them anyway)");
-    return exportVersion(name, options, (dir, version) -> writeDenseSavedModel(dir, name, version, model, stateDict, load));
+    return exportVersion(name, options, (dir, version) -> writeDenseSavedModel(dir, name, version, model, stateDict, load,
+        options.bands()));
   }
 
   /** Writes one complete SavedModel version into a staging directory. */
@@ -293,13 +306,15 @@ public final class SavedModelExporter {
   // ---- writing ----
 
   private static List<String> writeSavedModel(Path dir, String name, long version, RestConfig config,
-      Map<String, HostTensor> stateDict, ExportMetadata meta, Precision precision) throws IOException {
+      Map<String, HostTensor> stateDict, ExportMetadata meta, Precision precision, RestNetwork.Bands bands)
+      throws IOException {
     List<Signature> sigs;
     // One network: the serving graph's own variables are filled through its weight loader (strict: every
     // key and shape checked, one message listing all problems), then its functions are exported.
     try (Graph g = new Graph()) {
-      ServingGraph sg = ServingGraph.build(g, config, meta.preprocessing(), meta.labels(), meta.maxPixels(),
-          precision == Precision.BF16);
+      boolean withBands = RestNetwork.buildingWithBands(bands, RestNetwork::blocksOnBandsAtBatch1);
+      ServingGraph sg = RestNetwork.buildingWithBands(bands, () -> ServingGraph.build(g, config, meta.preprocessing(),
+          meta.labels(), meta.maxPixels(), precision == Precision.BF16));
       Map<String, String> assetTensors = MetaGraphFinisher.exportAssets(org.tensorflow.op.Ops.create(g));
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, RestModel.LoadOptions.STRICT, 0);
@@ -311,6 +326,7 @@ public final class SavedModelExporter {
       Files.writeString(assets.resolve(LABELS_ASSET), String.join("\n", meta.labels()) + (meta.labels().isEmpty() ? "" : "\n"));
       ObjectNode doc = metadataDocument(name, version, config, meta, sigs, sg.topK);
       doc.put("precision", precision.id());
+      doc.put("batch1_bands", withBands);
       Files.writeString(assets.resolve(METADATA_ASSET), JSON.writeValueAsString(doc) + "\n");
       MetaGraphFinisher.finish(dir, assetTensors);
     }
@@ -334,11 +350,13 @@ public final class SavedModelExporter {
   }
 
   private static List<String> writeDenseSavedModel(Path dir, String name, long version, DenseExport model,
-      Map<String, HostTensor> stateDict, RestModel.LoadOptions load) throws IOException {
+      Map<String, HostTensor> stateDict, RestModel.LoadOptions load, RestNetwork.Bands bands) throws IOException {
     List<Signature> sigs;
     Map<String, String> assetTensors;
+    boolean withBands = RestNetwork.buildingWithBands(bands, RestNetwork::blocksOnBandsAtBatch1);
     try (Graph g = new Graph()) {
-      DenseServingGraph sg = DenseServingGraph.build(g, model, io.resttf.util.ImageHeader.DEFAULT_MAX_PIXELS);
+      DenseServingGraph sg = RestNetwork.buildingWithBands(bands,
+          () -> DenseServingGraph.build(g, model, io.resttf.util.ImageHeader.DEFAULT_MAX_PIXELS));
       assetTensors = MetaGraphFinisher.exportAssets(org.tensorflow.op.Ops.create(g));
       try (Session session = new Session(g)) {
         sg.loader.load(session, stateDict, load, 0);
@@ -358,6 +376,7 @@ public final class SavedModelExporter {
     d.set("backbone", model.backbone().toJsonNode());
     d.put("backbone_style", model.style().name().toLowerCase(java.util.Locale.ROOT));
     d.put("key_prefix", model.keyPrefix());
+    d.put("batch1_bands", withBands);
     if (model.head() != null) {
       ObjectNode h = d.putObject("head");
       h.put("type", "UPerHead");
