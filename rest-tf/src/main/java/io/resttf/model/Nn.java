@@ -213,7 +213,11 @@ final class Nn {
     List<Long> strides = List.of(1L, (long) stride, (long) stride, 1L);
     long macsPerPixel = (long) k * k * w.shape().get(2) * w.shape().get(3);
     String bands = splitBlocks ? convBands() : "false";
-    if (bands.equals("all") || bands.equals("true") && macsPerPixel >= SPLIT_CONV_MIN_MACS_PER_PIXEL) {
+    // a map whose height is fixed in the graph (e.g. a pooled 1×1 map in a segmentation head) and gives one output
+    // row stays whole: a band of no rows would fail shape inference even in the branch that never runs
+    long h = x.shape().numDimensions() == 4 ? x.shape().get(1) : -1;
+    boolean oneRow = h >= 0 && (h + 2L * p - k) / stride + 1 < 2;
+    if (!oneRow && (bands.equals("all") || bands.equals("true") && macsPerPixel >= SPLIT_CONV_MIN_MACS_PER_PIXEL)) {
       return convOnBandsOfRows(s, pad(x, p), w, k, stride, macsPerPixel, bands.equals("all") ? 0 : SPLIT_CONV_MIN_MACS,
           epilogue);
     }
@@ -671,6 +675,7 @@ final class Nn {
    * image (RestNetwork#blockOnHalvesAtBatch1). That pays only when each band gets a core of its own, i.e. when
    * ops run on one thread each: "auto" (the default) builds them then ({@link ThreadPools#oneIntraOpThread}); with
    * TF's default pools the two bands' ops share both threads and the split costs ~3 % (bench/PROFILE.md).
+   * RestNetwork#buildingWithBands overrides it on its thread.
    */
   static boolean splitBlocks() {
     Boolean forced = RestNetwork.BANDS_ON_THIS_THREAD.get();

@@ -48,6 +48,34 @@ class ConvRowSplitTest {
     assertBandsAndSameLogits("restv2_tiny", image(1, 64, 64), List.of());
   }
 
+  /**
+   * A map whose height the graph fixes (a segmentation head's pooled 1×1 map) and that gives one output row builds
+   * the whole convolution only: a top band of no rows fails TF's shape inference at build time, even in the branch
+   * that never runs. Two output rows build the bands.
+   */
+  @Test
+  void aHeightFixedInTheGraphDecidesWhenTheGraphIsBuilt() {
+    withProperties(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true", Nn.SPLIT_CONVS_PROPERTY, "all"), () -> {
+      for (long h : new long[] {1, 4}) {
+        try (org.tensorflow.Graph g = new org.tensorflow.Graph()) {
+          org.tensorflow.op.Ops tf = org.tensorflow.op.Ops.create(g);
+          Nn nn = new Nn(tf, new Params(tf, false), Variants.get("restv2_tiny"), null);
+          var x = tf.placeholder(TFloat32.class, org.tensorflow.op.core.Placeholder.shape(
+              org.tensorflow.ndarray.Shape.of(-1, h, 5, 16)));
+          nn.conv(x, "c", 16, 8, 3, 1, 1, true);
+          nn.convBatchNorm(x, "d", "d_bn", 16, 8, 1, 1, 0, false);
+          List<String> cuts = new ArrayList<>();
+          g.operations().forEachRemaining(op -> {
+            if (op.name().endsWith("/" + Nn.CONV_ROWS_SPLIT_OP)) cuts.add(op.name());
+          });
+          assertEquals(h == 1 ? List.of() : List.of("c/" + Nn.CONV_ROWS_SPLIT_OP, "d/" + Nn.CONV_ROWS_SPLIT_OP),
+              cuts.stream().sorted().toList(), "height " + h);
+        }
+      }
+      return null;
+    });
+  }
+
   @Test
   void aBadValueIsOneLine() {
     withProperties(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true", Nn.SPLIT_CONVS_PROPERTY, "some"), () -> {
