@@ -62,8 +62,43 @@ class SegmentationParityTest {
     assertEquals(head.get("aux_channels").asInt(), h.auxChannels());
     assertEquals(head.get("aux_in_index").asInt(), h.auxInIndex());
 
+    assertMatches(caseName, dir, w, backbone, h);
+  }
+
+  /**
+   * The same with the batch-1 bands built in (RestNetwork.buildingWithBands, as export --bands on does) and every
+   * convolution of the backbone and the head on bands ({@code resttf.splitConvs=all}): each UPerHead convolution, the
+   * pooled PPM maps of one row (whole), the backbone's blocks at batch 1.
+   */
+  @ParameterizedTest
+  @MethodSource("cases")
+  void matchesFloat64ReferenceWithBands(String caseName) {
+    org.junit.jupiter.api.Assumptions.assumeFalse("AVX2".equals(System.getenv("ONEDNN_MAX_CPU_ISA")), "kernels as above");
+    Path dir = ROOT.resolve(caseName);
+    CheckpointFiles.LoadedWeights w = CheckpointFiles.read(dir.resolve("weights.pth"), false, null);
+    ConfigDetector.SegmentationDetection d = ConfigDetector.detectSegmentation(w.stateDict());
+    String old = System.getProperty("resttf.splitConvs");
+    System.setProperty("resttf.splitConvs", "all");
+    try {
+      long[] cuts = io.resttf.model.RestNetwork.buildingWithBands(io.resttf.model.RestNetwork.Bands.ON,
+          () -> assertMatches(caseName, dir, w, d.backbone().config(), d.head()));
+      assertTrue(cuts[0] >= d.backbone().config().totalBlocks(), caseName + ": every block built on bands, " + cuts[0]);
+      assertTrue(cuts[1] >= 5, caseName + ": the stem's, patch embeddings' and head's convolutions on bands, " + cuts[1]);
+    } finally {
+      if (old == null) System.clearProperty("resttf.splitConvs"); else System.setProperty("resttf.splitConvs", old);
+    }
+  }
+
+  /** Checks every input of the case; returns how many band cuts of blocks and of convolutions its graph holds. */
+  private static long[] assertMatches(String caseName, Path dir, CheckpointFiles.LoadedWeights w, RestConfig backbone,
+      UperNetConfig h) {
     try (SegmentationModel model = SegmentationModel.create(backbone, h)) {
       model.load(w.stateDict());
+      long[] cuts = new long[2];
+      model.graph().operations().forEachRemaining(op -> {
+        if (op.name().endsWith("/" + io.resttf.model.RestNetwork.BLOCK_ROWS_SPLIT_OP)) cuts[0]++;
+        if (op.name().endsWith("/" + io.resttf.model.RestNetwork.CONV_ROWS_SPLIT_OP)) cuts[1]++;
+      });
       for (int k = 0; Files.exists(dir.resolve("input_" + k + ".npy")); k++) {
         HostTensor x = Layouts.nchwToNhwc(Npy.read(dir.resolve("input_" + k + ".npy")));
         SegmentationModel.Outputs out = model.forward(x);
@@ -75,6 +110,7 @@ class SegmentationParityTest {
         }
         assertClose(Npy.read(dir.resolve("aux_logits_" + k + ".npy")), out.auxLogits(), TOLERANCE, false, what + " aux_logits");
       }
+      return cuts;
     }
   }
 
