@@ -34,7 +34,8 @@ import org.tensorflow.proto.Feature;
 import org.tensorflow.proto.Features;
 
 /**
- * Every kind of export (classification, segmentation) loaded by other TensorFlow runtimes, each in a JVM of
+ * Every kind of export (classification, classification with the batch-1 bands, segmentation) loaded by other
+ * TensorFlow runtimes, each in a JVM of
  * its own whose class path holds only that runtime's jars ({@code target/tf-runtimes/NAME/}, copied there by
  * the module's pom from Maven): TF 2.16.2 (TF Java 1.0.0), TF 2.10.1 (TF Java 0.5.0, whose oneDNN LayerNorm fusion
  * drops epsilon unless the graph guards against it) and TF 2.4.1 (TF Java 0.3.3, the oldest that runs every
@@ -78,6 +79,17 @@ class CrossRuntimeTest {
     }
     TensorFiles.writeStrings(ci.resolve(ServingSignatures.CLASSIFY + ".inputs.t"), List.of(example(jpg), example(png)));
     inputs.put("classification", ci);
+
+    // classification with the batch-1 bands built in (export --bands on: Switch / Merge, band slices), one image so
+    // that the bands run
+    exports.put("classification-bands", new SavedModelExporter(work.resolve("models")).export("bands",
+        TestModels.config(TestModels.V2), TestModels.weights(TestModels.V2), TestModels.metadata(TestModels.V2),
+        SavedModelExporter.Options.DEFAULT.withBands(io.resttf.model.RestNetwork.Bands.ON)).versionDir());
+    Path bi = Files.createDirectories(work.resolve("in-classification-bands"));
+    long[] one = {1, 64, 96, 3};
+    TensorFiles.writeFloats(bi.resolve(ServingSignatures.SERVING_DEFAULT + ".pixel_values.t"), one, pixels(one));
+    TensorFiles.writeStrings(bi.resolve(ServingSignatures.CLASSIFY_IMAGES + ".image_bytes.t"), List.of(jpg));
+    inputs.put("classification-bands", bi);
 
     // segmentation: the mmseg UPerNet fixture
     Path seg = DenseExportTest.SEG;
@@ -123,7 +135,8 @@ class CrossRuntimeTest {
       Path ref = reference.get(kind);
       List<String> expected = names(ref), got = names(out);
       assertEquals(expected, got, kind + ": outputs under " + runtime + " vs TF 2.18");
-      assertTrue(expected.size() >= (kind.equals("classification") ? 13 : 8), kind + ": too few outputs " + expected);
+      assertTrue(expected.size() >= (kind.equals("classification") ? 13 : kind.equals("classification-bands") ? 4 : 8),
+          kind + ": too few outputs " + expected);
       for (String f : expected) compare(kind + " " + runtime + " " + f, TensorFiles.read(ref.resolve(f)), TensorFiles.read(out.resolve(f)));
     }
   }
