@@ -124,15 +124,7 @@ class ParityTest {
 
   /** Runs body with blocks on bands ({@code resttf.splitBlocks=true}) and {@code resttf.splitConvs=convs}. */
   private static void withBands(String convs, Runnable body) {
-    String oldBlocks = System.getProperty("resttf.splitBlocks"), oldConvs = System.getProperty("resttf.splitConvs");
-    System.setProperty("resttf.splitBlocks", "true");
-    System.setProperty("resttf.splitConvs", convs);
-    try {
-      body.run();
-    } finally {
-      if (oldBlocks == null) System.clearProperty("resttf.splitBlocks"); else System.setProperty("resttf.splitBlocks", oldBlocks);
-      if (oldConvs == null) System.clearProperty("resttf.splitConvs"); else System.setProperty("resttf.splitConvs", oldConvs);
-    }
+    io.resttf.testing.SystemProperties.run(Map.of("resttf.splitBlocks", "true", "resttf.splitConvs", convs), body);
   }
 
   /** Every case through its weights.pth (each wrapper, legacy format, fp16/bf16), config detected. */

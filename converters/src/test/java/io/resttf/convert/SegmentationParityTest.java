@@ -77,16 +77,11 @@ class SegmentationParityTest {
     Path dir = ROOT.resolve(caseName);
     CheckpointFiles.LoadedWeights w = CheckpointFiles.read(dir.resolve("weights.pth"), false, null);
     ConfigDetector.SegmentationDetection d = ConfigDetector.detectSegmentation(w.stateDict());
-    String old = System.getProperty("resttf.splitConvs");
-    System.setProperty("resttf.splitConvs", "all");
-    try {
-      long[] cuts = io.resttf.model.RestNetwork.buildingWithBands(io.resttf.model.RestNetwork.Bands.ON,
-          () -> assertMatches(caseName, dir, w, d.backbone().config(), d.head()));
-      assertTrue(cuts[0] >= d.backbone().config().totalBlocks(), caseName + ": every block built on bands, " + cuts[0]);
-      assertTrue(cuts[1] >= 5, caseName + ": the stem's, patch embeddings' and head's convolutions on bands, " + cuts[1]);
-    } finally {
-      if (old == null) System.clearProperty("resttf.splitConvs"); else System.setProperty("resttf.splitConvs", old);
-    }
+    long[] cuts = io.resttf.testing.SystemProperties.with(java.util.Map.of("resttf.splitConvs", "all"),
+        () -> io.resttf.model.RestNetwork.buildingWithBands(io.resttf.model.RestNetwork.Bands.ON,
+            () -> assertMatches(caseName, dir, w, d.backbone().config(), d.head())));
+    assertTrue(cuts[0] >= d.backbone().config().totalBlocks(), caseName + ": every block built on bands, " + cuts[0]);
+    assertTrue(cuts[1] >= 5, caseName + ": the stem's, patch embeddings' and head's convolutions on bands, " + cuts[1]);
   }
 
   /** Checks every input of the case; returns how many band cuts of blocks and of convolutions its graph holds. */

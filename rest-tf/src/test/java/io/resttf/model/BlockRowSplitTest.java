@@ -147,13 +147,7 @@ class BlockRowSplitTest {
   }
 
   private static <T> T withSplitBlocks(String value, Supplier<T> body) {
-    String old = System.getProperty(Nn.SPLIT_BLOCKS_PROPERTY);
-    System.setProperty(Nn.SPLIT_BLOCKS_PROPERTY, value);
-    try {
-      return body.get();
-    } finally {
-      if (old == null) System.clearProperty(Nn.SPLIT_BLOCKS_PROPERTY); else System.setProperty(Nn.SPLIT_BLOCKS_PROPERTY, old);
-    }
+    return io.resttf.testing.SystemProperties.with(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, value), body);
   }
 
   private static HostTensor image(int n, int h, int w) {

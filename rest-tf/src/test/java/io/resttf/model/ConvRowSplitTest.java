@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.resttf.tensor.BadInputException;
 import io.resttf.tensor.HostTensor;
 import io.resttf.tensor.TfTensors;
+import io.resttf.testing.SystemProperties;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Result;
 import org.tensorflow.types.TFloat32;
@@ -55,7 +55,7 @@ class ConvRowSplitTest {
    */
   @Test
   void aHeightFixedInTheGraphDecidesWhenTheGraphIsBuilt() {
-    withProperties(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true", Nn.SPLIT_CONVS_PROPERTY, "all"), () -> {
+    SystemProperties.with(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true", Nn.SPLIT_CONVS_PROPERTY, "all"), () -> {
       for (long h : new long[] {1, 4}) {
         try (org.tensorflow.Graph g = new org.tensorflow.Graph()) {
           org.tensorflow.op.Ops tf = org.tensorflow.op.Ops.create(g);
@@ -78,7 +78,7 @@ class ConvRowSplitTest {
 
   @Test
   void aBadValueIsOneLine() {
-    withProperties(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true", Nn.SPLIT_CONVS_PROPERTY, "some"), () -> {
+    SystemProperties.with(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true", Nn.SPLIT_CONVS_PROPERTY, "some"), () -> {
       BadInputException e = assertThrows(BadInputException.class, () -> RestNetwork.parameters(Variants.get("rest_lite")));
       assertTrue(e.getMessage().contains(Nn.SPLIT_CONVS_PROPERTY) && e.getMessage().contains("'some'"), e.getMessage());
       return null;
@@ -92,7 +92,7 @@ class ConvRowSplitTest {
   private static void assertBandsAndSameLogits(String variant, HostTensor x, List<String> banded) {
     List<String> nodes = new ArrayList<>();
     Map<String, HostTensor> weights = new LinkedHashMap<>();
-    float[] split = withProperties(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true"), () -> {
+    float[] split = SystemProperties.with(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true"), () -> {
       try (RestModel m = RestModel.create(Variants.get(variant))) {
         m.initFresh(11);
         weights.putAll(m.stateDict());
@@ -100,7 +100,7 @@ class ConvRowSplitTest {
       }
     });
     List<String> none = new ArrayList<>();
-    float[] whole = withProperties(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true", Nn.SPLIT_CONVS_PROPERTY, "false"), () -> {
+    float[] whole = SystemProperties.with(Map.of(Nn.SPLIT_BLOCKS_PROPERTY, "true", Nn.SPLIT_CONVS_PROPERTY, "false"), () -> {
       try (RestModel m = RestModel.create(Variants.get(variant))) {
         m.load(weights);
         return logits(m, x, none);
@@ -126,19 +126,6 @@ class ConvRowSplitTest {
     String suffix = "/" + Nn.CONV_ROWS_SPLIT_OP;
     return nodes.stream().filter(n -> n.endsWith(suffix)).map(n -> n.substring(0, n.length() - suffix.length()))
         .sorted().toList();
-  }
-
-  private static <T> T withProperties(Map<String, String> values, Supplier<T> body) {
-    Map<String, String> old = new LinkedHashMap<>();
-    for (String k : List.of(Nn.SPLIT_BLOCKS_PROPERTY, Nn.SPLIT_CONVS_PROPERTY)) old.put(k, System.getProperty(k));
-    values.forEach(System::setProperty);
-    try {
-      return body.get();
-    } finally {
-      old.forEach((k, v) -> {
-        if (v == null) System.clearProperty(k); else System.setProperty(k, v);
-      });
-    }
   }
 
   private static HostTensor image(int n, int h, int w) {

@@ -59,14 +59,10 @@ class MlpRowSplitTest {
 
   @Test
   void aBadSwitchValueIsRefused() {
-    String old = System.getProperty(Nn.SPLIT_MLP_PROPERTY);
-    System.setProperty(Nn.SPLIT_MLP_PROPERTY, "maybe");
-    try {
+    io.resttf.testing.SystemProperties.run(java.util.Map.of(Nn.SPLIT_MLP_PROPERTY, "maybe"), () -> {
       BadInputException e = assertThrows(BadInputException.class, () -> RestNetwork.parameters(Variants.get("rest_lite")));
       assertTrue(e.getMessage().contains(Nn.SPLIT_MLP_PROPERTY) && e.getMessage().contains("maybe"), e.getMessage());
-    } finally {
-      if (old == null) System.clearProperty(Nn.SPLIT_MLP_PROPERTY); else System.setProperty(Nn.SPLIT_MLP_PROPERTY, old);
-    }
+    });
   }
 
 }
